@@ -1,0 +1,28 @@
+/** Where things live on every member host. One place, so scripts, unit and environment agree. */
+
+export const CONFIG_DIR = "/etc/etcd";
+export const PKI_DIR = `${CONFIG_DIR}/pki`;
+export const ENV_FILE = `${CONFIG_DIR}/etcd.env`;
+/** Settings etcd reads only when it bootstraps; kept apart so changing them never restarts a member. */
+export const BOOTSTRAP_ENV_FILE = `${CONFIG_DIR}/bootstrap.env`;
+export const UNIT_FILE = "/etc/systemd/system/etcd.service";
+export const STATE_DIR = "/var/lib/etcd-cluster";
+/** Hash of the configuration the running etcd was started with. */
+export const APPLIED_STAMP = `${STATE_DIR}/applied.sha256`;
+export const UPLOAD_DIR = "/var/tmp";
+
+export const PKI = {
+    ca: `${PKI_DIR}/ca.crt`,
+    serverCert: `${PKI_DIR}/server.crt`,
+    serverKey: `${PKI_DIR}/server.key`,
+    peerCert: `${PKI_DIR}/peer.crt`,
+    peerKey: `${PKI_DIR}/peer.key`,
+} as const;
+
+export function installDir(version: string): string {
+    return `/opt/etcd/v${version}`;
+}
+
+export function binary(version: string, tool: "etcd" | "etcdctl" | "etcdutl"): string {
+    return `${installDir(version)}/${tool}`;
+}

@@ -1,0 +1,17 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+
+/** What a target (hosts, aws, gcp) hands to the etcd layer: a reachable Linux machine. Nothing etcd-specific. */
+export interface Machine {
+    /** The member name this machine carries. */
+    name: string;
+    /** The address members and clients use; it is put in the member's certificates. */
+    address: pulumi.Input<string>;
+    /** Login user; a non-root user needs passwordless sudo. */
+    user: string;
+    connection: command.types.input.remote.ConnectionArgs;
+    /** Changes when the machine is replaced, so every remote step runs again on the new one. */
+    identity: pulumi.Input<string>;
+    /** Resources that must exist before anything runs on the machine (instance, disk attachments, firewall). */
+    dependsOn?: pulumi.Resource[];
+}

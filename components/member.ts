@@ -1,0 +1,118 @@
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ClusterConfig } from "./config";
+import { memberCertificateSpecs } from "./certificates";
+import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
+import { encodeBundle, HostFile } from "./fileBundle";
+import { BOOTSTRAP_ENV_FILE, ENV_FILE, PKI, UNIT_FILE } from "./layout";
+import { Machine } from "./machine";
+import { MemberPlan } from "./plan";
+import { EtcdCa } from "./pki";
+import { renderApplyScript } from "./scripts/apply";
+import { renderConfigureScript } from "./scripts/configure";
+import { InstallSource, renderInstallScript, uploadedArchivePath } from "./scripts/install";
+import { remoteCommand } from "./scripts/remote";
+import { renderUnit } from "./unit";
+
+export interface EtcdMemberArgs {
+    machine: Machine;
+    /** This member and all members, planned from the machines' addresses. */
+    plan: pulumi.Input<{ member: MemberPlan; all: MemberPlan[] }>;
+    config: ClusterConfig;
+    ca: EtcdCa;
+    token: pulumi.Input<string>;
+    stack: string;
+    gomaxprocs: number;
+    install: InstallSource & { localPath?: string };
+    /** The member whose changes must be applied (and healthy) before this one's begin. */
+    after?: EtcdMember;
+    applyTimeoutSeconds: number;
+}
+
+export function sha256(text: string): string {
+    return crypto.createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * One etcd member on one machine: certificates, then four convergent remote steps: upload (offline installs only),
+ * install, configure, apply. Every step carries the machine's identity, so a replaced machine is set up again.
+ */
+export class EtcdMember extends pulumi.ComponentResource {
+    readonly memberName: string;
+    /** The step the next member waits for. */
+    readonly applied: command.remote.Command;
+    /** Changes whenever a file that needs a restart changes. */
+    readonly configurationDigest: pulumi.Output<string>;
+
+    constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("etcd-cluster:member:Member", name, {}, opts);
+        const { machine, config } = args;
+        this.memberName = name;
+        const plan = pulumi.output(args.plan);
+        const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, config.certRotation));
+        const server = args.ca.issue(`${name}-server`, specs.server, config.certValidityDays, config.certRotation, this);
+        const peer = args.ca.issue(`${name}-peer`, specs.peer, config.certValidityDays, config.certRotation, this);
+        const connection = machine.connection;
+        const triggers = [machine.identity];
+        const step = (label: string, script: pulumi.Input<string>) => pulumi.output(script).apply((s) => remoteCommand(s, { user: machine.user, label: `${label} ${name}` }));
+
+        const uploads: pulumi.Resource[] = [...(machine.dependsOn ?? [])];
+        if (args.install.kind === "archive") {
+            uploads.push(new command.remote.CopyToRemote(`${name}-upload`, {
+                connection,
+                source: new pulumi.asset.FileAsset(args.install.localPath!),
+                remotePath: uploadedArchivePath(args.install.fileName),
+                triggers,
+            }, { parent: this, dependsOn: machine.dependsOn }));
+        }
+        const install = new command.remote.Command(`${name}-install`, {
+            connection,
+            create: step("install etcd on", renderInstallScript(config.etcdVersion, args.install)),
+            triggers,
+        }, { parent: this, dependsOn: uploads });
+
+        const unit = renderUnit({ memberName: name, etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs });
+        const inlineFiles = pulumi.all([plan, args.token]).apply(([p, token]): HostFile[] => [
+            { path: ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`) },
+            { path: BOOTSTRAP_ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(bootstrapEnvironment(p.all, token), "read by etcd only when its data dir is empty") },
+            { path: UNIT_FILE, mode: "644", owner: "root:root", content: unit },
+        ]);
+        const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem]).apply(([ca, serverCert, peerCert]): HostFile[] => [
+            { path: PKI.ca, mode: "644", owner: "root:root", content: ca },
+            { path: PKI.serverCert, mode: "644", owner: "root:root", content: serverCert },
+            { path: PKI.peerCert, mode: "644", owner: "root:root", content: peerCert },
+        ]);
+        const stdin = pulumi.secret(pulumi.all([certFiles, server.keyPem, peer.keyPem]).apply(([certs, serverKey, peerKey]) => encodeBundle([
+            ...certs,
+            { path: PKI.serverKey, mode: "600", owner: "etcd:etcd", content: serverKey },
+            { path: PKI.peerKey, mode: "600", owner: "etcd:etcd", content: peerKey },
+        ])));
+        // Keys are described by the certificate they belong to: a new key always comes with a new certificate.
+        const stdinManifest = certFiles.apply((certs) => [
+            ...certs.map((c) => ({ path: c.path, mode: c.mode, owner: c.owner, fingerprint: `sha256 ${sha256(c.content).slice(0, 16)}` })),
+            { path: PKI.serverKey, mode: "600", owner: "etcd:etcd", fingerprint: `key of ${PKI.serverCert}` },
+            { path: PKI.peerKey, mode: "600", owner: "etcd:etcd", fingerprint: `key of ${PKI.peerCert}` },
+        ]);
+        const configure = new command.remote.Command(`${name}-configure`, {
+            connection,
+            create: step("configure", pulumi.all([inlineFiles, stdinManifest]).apply(([files, manifest]) => renderConfigureScript({
+                memberName: name, dataDir: config.dataDir, walDir: config.walDir, inlineFiles: files, stdinFiles: manifest,
+            }))),
+            stdin,
+            triggers,
+        }, { parent: this, dependsOn: [install, ...(args.after ? [args.after.applied] : [])] });
+
+        this.configurationDigest = pulumi.all([inlineFiles, certFiles]).apply(([files, certs]) =>
+            sha256([...files.filter((f) => f.path !== BOOTSTRAP_ENV_FILE), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));
+        this.applied = new command.remote.Command(`${name}-apply`, {
+            connection,
+            create: step("apply", pulumi.all([plan, this.configurationDigest]).apply(([p, digest]) => renderApplyScript({
+                memberName: name, clientUrl: p.member.clientUrl, dataDir: config.dataDir, configurationDigest: digest,
+                etcdVersion: config.etcdVersion, endpoints: p.all.map((m) => m.clientUrl), timeoutSeconds: args.applyTimeoutSeconds,
+            }))),
+            triggers,
+        }, { parent: this, dependsOn: [configure] });
+        this.registerOutputs({ configurationDigest: this.configurationDigest });
+    }
+}
