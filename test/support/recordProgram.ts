@@ -1,0 +1,80 @@
+/**
+ * Runs index.ts under the Pulumi SDK's mocks and prints, as JSON, every resource it registered (type, name, inputs
+ * with secrets marked) and every stack output (value and whether it is secret). Child process of program.ts:
+ * the program can be loaded only once per process.
+ * Usage: node --import tsx test/support/recordProgram.ts '<config json>'
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+interface Recorded { type: string; name: string; inputs: unknown; secretInputs: string[] }
+const resources: Recorded[] = [];
+const pending: Promise<unknown>[] = [];
+
+/** Replaces secret wrappers by their values and lists the paths that were secret; resolves asset promises. */
+async function unwrap(value: unknown, at: string, secrets: string[]): Promise<unknown> {
+    const v = await value;
+    if (Array.isArray(v)) return Promise.all(v.map((x, i) => unwrap(x, `${at}[${i}]`, secrets)));
+    if (v && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        if (o[SECRET_SIG] !== undefined && "value" in o) { secrets.push(at || "."); return unwrap(o.value, at, secrets); }
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(o)) out[k] = await unwrap(x, at ? `${at}.${k}` : k, secrets);
+        return out;
+    }
+    return v;
+}
+
+function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\nFAKE KEY ${name}\n-----END PRIVATE KEY-----\n`, publicKeyFingerprintSha256: `SHA256:fp${name}` };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { certPem: `-----BEGIN CERTIFICATE-----\nFAKE CERT ${name}\n-----END CERTIFICATE-----\n` };
+        case "tls:index/certRequest:CertRequest":
+            return { certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` };
+        case "command:remote:Command":
+            return { stdout: `ran ${name}`, stderr: "" };
+        default:
+            return {};
+    }
+}
+
+async function main(): Promise<void> {
+    const config = JSON.parse(process.argv[2]) as Record<string, string>;
+    const allConfig: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) allConfig[`etcd-cluster:${k}`] = v;
+    pulumi.runtime.setAllConfig(allConfig, ["etcd-cluster:sshPrivateKey"]);
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            const work = (async () => {
+                const secretInputs: string[] = [];
+                const inputs = await unwrap(args.inputs, "", secretInputs);
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs });
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...fakeState(args.type, args.name, args.inputs) } };
+            })();
+            pending.push(work);
+            return work;
+        },
+        call: (args) => args.inputs,
+    }, "etcd-cluster", "dev", false);
+
+    let error: string | undefined;
+    const outputs: Record<string, { value: unknown; secret: boolean }> = {};
+    try {
+        const program = require(path.join(__dirname, "..", "..", "index.ts")) as Record<string, unknown>;
+        for (const [key, value] of Object.entries(program)) {
+            const out = pulumi.output(value);
+            outputs[key] = { value: await new Promise((resolve) => out.apply(resolve)), secret: await pulumi.isSecret(out) };
+        }
+        for (let settled = 0; settled < pending.length;) { settled = pending.length; await Promise.all(pending); }
+    } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+    }
+    process.stdout.write(JSON.stringify({ error, resources, outputs }));
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
