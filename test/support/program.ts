@@ -1,7 +1,8 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
 
-export interface Recorded { type: string; name: string; inputs: Record<string, unknown>; secretInputs: string[] }
+/** `started` and `finished` are ticks of one counter: registration began / the mock returned. */
+export interface Recorded { type: string; name: string; inputs: Record<string, unknown>; secretInputs: string[]; started: number; finished: number }
 export interface ProgramRun {
     error?: string;
     resources: Recorded[];

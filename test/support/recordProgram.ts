@@ -9,9 +9,12 @@ import * as pulumi from "@pulumi/pulumi";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
-interface Recorded { type: string; name: string; inputs: unknown; secretInputs: string[] }
+interface Recorded { type: string; name: string; inputs: unknown; secretInputs: string[]; started: number; finished: number }
 const resources: Recorded[] = [];
 const pending: Promise<unknown>[] = [];
+let clock = 0;
+/** Remote steps take a little time, as they do for real, so ordering between them is observable. */
+const STEP_MS = 20;
 
 /** Replaces secret wrappers by their values and lists the paths that were secret; resolves asset promises. */
 async function unwrap(value: unknown, at: string, secrets: string[]): Promise<unknown> {
@@ -51,9 +54,11 @@ async function main(): Promise<void> {
     await pulumi.runtime.setMocks({
         newResource(args) {
             const work = (async () => {
+                const started = ++clock;
                 const secretInputs: string[] = [];
                 const inputs = await unwrap(args.inputs, "", secretInputs);
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs });
+                if (args.type.startsWith("command:")) await new Promise((r) => setTimeout(r, STEP_MS));
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, started, finished: ++clock });
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...fakeState(args.type, args.name, args.inputs) } };
             })();
             pending.push(work);

@@ -1,0 +1,117 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { byType, hostsConfig, named, runProgram, TEST_KEY } from "./support/program";
+
+const three = runProgram(hostsConfig(3, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"] }));
+
+test("the program registers without error", () => {
+    assert.equal(three.error, undefined);
+});
+
+test("every member has a server and a peer certificate naming only itself, loopback and the extras", () => {
+    for (const [i, name] of ["etcd-1", "etcd-2", "etcd-3"].entries()) {
+        for (const kind of ["server", "peer"]) {
+            const csr = named(three, `${name}-${kind}-csr`).inputs;
+            assert.deepEqual(csr.dnsNames, [name, "localhost", "etcd.example.com"]);
+            assert.deepEqual(csr.ipAddresses, [`192.0.2.${11 + i}`, "127.0.0.1", "::1", "203.0.113.7"]);
+            assert.equal((csr.subject as Record<string, string>).commonName, name);
+            const cert = named(three, `${name}-${kind}-cert`).inputs;
+            assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment", "server_auth"]);
+            assert.equal(cert.validityPeriodHours, 365 * 24);
+        }
+    }
+});
+
+test("the CA is a CA for this cluster alone; admin and consumer certificates are clients only", () => {
+    const ca = named(three, "etcd-ca-cert").inputs;
+    assert.equal(ca.isCaCertificate, true);
+    assert.deepEqual([...(ca.allowedUses as string[])].sort(), ["cert_signing", "crl_signing", "digital_signature"]);
+    assert.match((ca.subject as Record<string, string>).commonName, /etcd-cluster dev CA/);
+    for (const [name, cn] of [["etcd-admin", "root"], ["etcd-client-kube-apiserver", "kube-apiserver"]]) {
+        assert.equal((named(three, `${name}-csr`).inputs.subject as Record<string, string>).commonName, cn);
+        assert.deepEqual([...(named(three, `${name}-cert`).inputs.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment"]);
+    }
+    for (const cert of byType(three, "tls:index/locallySignedCert:LocallySignedCert")) {
+        assert.equal(cert.inputs.caCertPem, `-----BEGIN CERTIFICATE-----\nFAKE CERT etcd-ca-cert\n-----END CERTIFICATE-----\n`, `${cert.name} is signed by the cluster CA`);
+    }
+});
+
+test("keys are ECDSA P-256 by default (the provider's P224 default is refused by etcd)", () => {
+    const keys = byType(three, "tls:index/privateKey:PrivateKey");
+    assert.equal(keys.length, 1 + 3 * 2 + 1 + 1);
+    for (const k of keys) assert.deepEqual([k.inputs.algorithm, k.inputs.ecdsaCurve], ["ECDSA", "P256"], k.name);
+});
+
+test("adding members re-issues no existing member's certificate; a rotation re-issues all of them", () => {
+    const five = runProgram(hostsConfig(5, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"] }));
+    const rotated = runProgram(hostsConfig(3, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"], certRotation: "2027-01" }));
+    for (const name of ["etcd-1", "etcd-2", "etcd-3"]) {
+        for (const kind of ["server", "peer"]) {
+            for (const suffix of ["key", "csr", "cert"]) {
+                assert.deepEqual(named(five, `${name}-${kind}-${suffix}`).inputs, named(three, `${name}-${kind}-${suffix}`).inputs, `${name}-${kind}-${suffix}`);
+            }
+            const before = named(three, `${name}-${kind}-csr`).inputs.subject as Record<string, string>;
+            const after = named(rotated, `${name}-${kind}-csr`).inputs.subject as Record<string, string>;
+            assert.notDeepEqual(after, before, `${name}-${kind} is re-issued on rotation`);
+            assert.equal(after.organizationalUnit, "dev rotation 2027-01");
+        }
+    }
+});
+
+test("no secret appears in any command string; keys travel on stdin, which is secret", () => {
+    const commands = byType(three, "command:remote:Command");
+    assert.equal(commands.length, 3 * 3 + 1);
+    for (const c of commands) {
+        for (const field of ["create", "update", "delete"]) {
+            const text = String(c.inputs[field] ?? "");
+            assert.doesNotMatch(text, /PRIVATE KEY|FAKE KEY|TESTKEYMATERIAL/, `${c.name}.${field}`);
+        }
+        assert.ok(c.secretInputs.includes("connection"), `${c.name}: the connection holds the SSH key and must be secret`);
+        assert.equal((c.inputs.connection as Record<string, unknown>).privateKey, TEST_KEY);
+    }
+    for (const name of ["etcd-1", "etcd-2", "etcd-3"]) {
+        const configure = named(three, `${name}-configure`);
+        assert.ok(configure.secretInputs.includes("stdin"), `${name}-configure stdin must be secret`);
+        const files = String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "));
+        const keyLine = files.find(([p]) => p === "/etc/etcd/pki/server.key")!;
+        assert.deepEqual(keyLine.slice(1, 3), ["600", "etcd:etcd"]);
+        assert.match(Buffer.from(keyLine[3], "base64").toString(), new RegExp(`FAKE KEY ${name}-server-key`));
+    }
+});
+
+test("outputs: endpoints, etcdctl and kube-apiserver settings; private keys are secret", () => {
+    const o = three.outputs;
+    const endpoints = ["https://192.0.2.11:2379", "https://192.0.2.12:2379", "https://192.0.2.13:2379"];
+    assert.deepEqual(o.clientEndpoints.value, endpoints);
+    assert.deepEqual(o.peerUrls.value, endpoints.map((e) => e.replace("2379", "2380")));
+    assert.deepEqual(o.memberNames.value, ["etcd-1", "etcd-2", "etcd-3"]);
+    assert.match(String(o.etcdctlEnvironment.value), new RegExp(`ETCDCTL_ENDPOINTS=${endpoints.join(",")}\n.*ETCDCTL_CACERT=.*\n.*ETCDCTL_CERT=.*\n.*ETCDCTL_KEY=`));
+    assert.deepEqual((o.kubeApiserverFlags.value as string[]).map((f) => f.split("=")[0]), ["--etcd-servers", "--etcd-cafile", "--etcd-certfile", "--etcd-keyfile"]);
+    assert.equal(o.adminPrivateKey.secret, true);
+    assert.equal(o.clientCertificates.secret, true);
+    assert.match(JSON.stringify(o.clientCertificates.value), /kube-apiserver.*privateKey/);
+    assert.equal(o.caCertificate.secret, false);
+});
+
+test("members apply one after another; installs and bootstrap starts do not wait on each other", () => {
+    const step = (name: string) => named(three, name);
+    for (const [prev, next] of [["etcd-1", "etcd-2"], ["etcd-2", "etcd-3"]]) {
+        assert.ok(step(`${next}-configure`).started > step(`${prev}-apply`).finished, `${next} changes only after ${prev} has applied`);
+    }
+    const installs = ["etcd-1", "etcd-2", "etcd-3"].map((n) => step(`${n}-install`));
+    const firstApplied = step("etcd-1-apply").finished;
+    for (const i of installs) assert.ok(i.started < firstApplied, `${i.name} runs in parallel, before any member applies`);
+    const gate = step("etcd-health");
+    assert.ok(["etcd-1", "etcd-2", "etcd-3"].every((n) => gate.started > step(`${n}-apply`).finished), "the health gate runs after every member");
+    // At bootstrap each apply step starts etcd without blocking, so the chain costs nothing.
+    const apply = String(step("etcd-2-apply").inputs.create);
+    const bootstrap = apply.slice(apply.indexOf('if [ "$state" != active ]'), apply.indexOf("configuration changed; checking the cluster"));
+    assert.match(bootstrap, /systemctl restart --no-block etcd\.service[\s\S]*exit 0/);
+    assert.doesNotMatch(bootstrap, /wait_for|cluster_problems/);
+});
+
+test("resource names are stable and say what they are", () => {
+    const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
+    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-2-apply", "etcd-2-configure", "etcd-2-install",
+        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-health"]);
+});
