@@ -30,7 +30,7 @@ async function unwrap(value: unknown, at: string, secrets: string[]): Promise<un
     return v;
 }
 
-function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function fakeState(type: string, name: string): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
             return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\nFAKE KEY ${name}\n-----END PRIVATE KEY-----\n`, publicKeyFingerprintSha256: `SHA256:fp${name}` };
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
                 const inputs = await unwrap(args.inputs, "", secretInputs);
                 if (args.type.startsWith("command:")) await new Promise((r) => setTimeout(r, STEP_MS));
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, started, finished: ++clock });
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...fakeState(args.type, args.name, args.inputs) } };
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...fakeState(args.type, args.name) } };
             })();
             pending.push(work);
             return work;
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     try {
         const program = require(path.join(__dirname, "..", "..", "index.ts")) as Record<string, unknown>;
         for (const [key, value] of Object.entries(program)) {
-            const out = pulumi.output(value);
+            const out: pulumi.Output<unknown> = pulumi.output(value as pulumi.Input<unknown>);
             outputs[key] = { value: await new Promise((resolve) => out.apply(resolve)), secret: await pulumi.isSecret(out) };
         }
         for (let settled = 0; settled < pending.length;) { settled = pending.length; await Promise.all(pending); }

@@ -1,0 +1,117 @@
+import { execFileSync, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { LabHosts } from "./hosts";
+
+/** Deploys the real index.ts onto lab hosts through the lab runtime, and describes the result in cluster.json. */
+
+export const REPO = path.resolve(__dirname, "..", "..");
+
+export interface ClusterInfo {
+    netns: string;
+    endpoints: string[];
+    members: Array<{ name: string; address: string }>;
+    ca: string;
+    cert: string;
+    key: string;
+    sshKey: string;
+    sshUser: string;
+    /** etcdctl of the deployed version, runnable on this machine inside `netns`. */
+    etcdctl: string;
+}
+
+export interface DeployResult { info: ClusterInfo; outputs: Record<string, unknown>; seconds: number }
+
+/** The stack config a user would set for these hosts, plus `extra` keys (values as `pulumi config` holds them). */
+export function labConfig(lab: LabHosts, extra: Record<string, unknown> = {}): Record<string, string> {
+    const config: Record<string, unknown> = {
+        target: "hosts",
+        nodeCount: lab.hosts.length,
+        hosts: lab.hosts.map((h) => ({ name: h.name, address: h.address, user: lab.sshUser })),
+        sshPrivateKey: fs.readFileSync(lab.sshKey, "utf8"),
+        etcdVersion: lab.etcdVersion,
+        etcdArchive: lab.etcdArchive,
+        ...extra,
+    };
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [`etcd-cluster:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** Unpacks etcdctl from the lab's release tarball, for clients on this machine. */
+function labEtcdctl(lab: LabHosts, dir: string): string {
+    const bin = path.join(dir, "bin");
+    const etcdctl = path.join(bin, `etcdctl-${lab.etcdVersion}`);
+    if (!fs.existsSync(etcdctl)) {
+        fs.mkdirSync(bin, { recursive: true });
+        const top = path.basename(lab.etcdArchive).replace(/\.tar\.gz$/, "");
+        execFileSync("tar", ["-xzf", lab.etcdArchive, "-C", bin, "--strip-components=1", `${top}/etcdctl`]);
+        fs.renameSync(path.join(bin, "etcdctl"), etcdctl);
+    }
+    return etcdctl;
+}
+
+export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: Record<string, unknown>; log?: (line: string) => void }): Promise<DeployResult> {
+    const started = Date.now();
+    const runDir = path.join(opts.dir, "run");
+    fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    const request = path.join(runDir, "request.json");
+    const outputsFile = path.join(runDir, "outputs.json");
+    fs.rmSync(outputsFile, { force: true });
+    fs.writeFileSync(request, JSON.stringify({
+        program: path.join(REPO, "index.ts"),
+        project: "etcd-cluster",
+        stack: "lab",
+        config: labConfig(lab, opts.extraConfig),
+        secretKeys: ["etcd-cluster:sshPrivateKey"],
+        state: path.join(opts.dir, "state.json"),
+        outputs: outputsFile,
+    }), { mode: 0o600 });
+
+    const log = opts.log ?? (() => undefined);
+    const code = await new Promise<number>((resolve, reject) => {
+        const child = spawn("ip", ["netns", "exec", lab.netns, process.execPath, "--import", "tsx", path.join(__dirname, "run-program.ts"), request], {
+            cwd: REPO, stdio: ["ignore", "pipe", "pipe"],
+        });
+        let tail = "";
+        const onData = (chunk: Buffer) => {
+            tail += chunk.toString();
+            const lines = tail.split("\n");
+            tail = lines.pop()!;
+            lines.forEach(log);
+        };
+        child.stdout.on("data", onData);
+        child.stderr.on("data", onData);
+        child.on("error", reject);
+        child.on("close", (c) => { if (tail) log(tail); resolve(c ?? 1); });
+    });
+    if (code !== 0) throw new Error(`deployment failed (exit ${code}); see the log above`);
+
+    const outputs = JSON.parse(fs.readFileSync(outputsFile, "utf8")) as Record<string, unknown>;
+    const write = (name: string, content: unknown, mode: number) => {
+        const file = path.join(opts.dir, name);
+        fs.writeFileSync(file, String(content), { mode });
+        fs.chmodSync(file, mode);
+        return file;
+    };
+    const info: ClusterInfo = {
+        netns: lab.netns,
+        endpoints: outputs.clientEndpoints as string[],
+        members: lab.hosts.map((h) => ({ name: h.name, address: h.address })),
+        ca: write("ca.crt", outputs.caCertificate, 0o644),
+        cert: write("admin.crt", outputs.adminCertificate, 0o644),
+        key: write("admin.key", outputs.adminPrivateKey, 0o600),
+        sshKey: lab.sshKey,
+        sshUser: lab.sshUser,
+        etcdctl: labEtcdctl(lab, opts.dir),
+    };
+    fs.writeFileSync(path.join(opts.dir, "cluster.json"), JSON.stringify(info, null, 2) + "\n");
+    return { info, outputs, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Runs etcdctl against the lab cluster as the admin, from inside the lab namespace. */
+export function etcdctl(info: ClusterInfo, args: string[], opts: { endpoints?: string[]; cert?: { cert?: string; key?: string } | null } = {}): { status: number; stdout: string; stderr: string } {
+    const auth = opts.cert === null ? [] : [`--cert=${opts.cert?.cert ?? info.cert}`, `--key=${opts.cert?.key ?? info.key}`];
+    const r = spawnSync("ip", ["netns", "exec", info.netns, info.etcdctl,
+        `--endpoints=${(opts.endpoints ?? info.endpoints).join(",")}`, `--cacert=${info.ca}`, ...auth, "--dial-timeout=3s", "--command-timeout=5s", ...args],
+    { encoding: "utf8" });
+    return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
