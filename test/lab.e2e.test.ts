@@ -1,0 +1,186 @@
+/**
+ * End to end: the real index.ts deploys etcd onto real systemd hosts (the lab), and the cluster is checked the way
+ * an operator would. Needs root and systemd-nspawn (`npm run setup` installs it); elsewhere it skips, saying why.
+ * It tears down any running lab first and always tears down its own.
+ */
+import { after, before, test } from "node:test";
+import * as assert from "node:assert/strict";
+import { execFile, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ClusterInfo, deploy, etcdctl, REPO } from "./lab/deploy";
+import { LabHosts, labDown, labUp } from "./lab/hosts";
+
+const DIR = path.join(REPO, ".lab");
+const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
+const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
+if (skip) console.log(`# lab end-to-end test skipped: ${skip}`);
+
+let lab: LabHosts;
+let info: ClusterInfo;
+const timings: Record<string, string> = {};
+const log = (line: string) => console.log(`# ${line}`);
+
+async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
+    const t = Date.now();
+    const result = await work();
+    timings[label] = `${((Date.now() - t) / 1000).toFixed(1)}s`;
+    log(`${label}: ${timings[label]}`);
+    return result;
+}
+
+function ssh(address: string, command: string): string {
+    const r = spawnSync("ip", ["netns", "exec", info.netns, "ssh", "-i", info.sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `${info.sshUser}@${address}`, "--", command], { encoding: "utf8" });
+    assert.equal(r.status, 0, `ssh ${address} ${command}: ${r.stderr}`);
+    return r.stdout.trim();
+}
+
+function ok(args: string[], opts?: Parameters<typeof etcdctl>[2]): string {
+    const r = etcdctl(info, args, opts);
+    assert.equal(r.status, 0, `etcdctl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+}
+
+interface Status { Endpoint: string; Status: { header: { member_id: string }; leader: string; raftTerm: number } }
+
+/** Every member healthy, one leader, one raft term, no alarms. Returns member IDs by endpoint. */
+function assertHealthy(expectedMembers: number): Map<string, string> {
+    ok(["endpoint", "health"]);
+    // Member IDs are 64-bit: keep them as strings.
+    const statuses = JSON.parse(ok(["endpoint", "status", "-w", "json"]).replace(/:(\d{15,})/g, ':"$1"')) as Status[];
+    assert.equal(statuses.length, expectedMembers);
+    assert.equal(new Set(statuses.map((s) => s.Status.leader)).size, 1, "exactly one leader");
+    assert.equal(new Set(statuses.map((s) => s.Status.raftTerm)).size, 1, "one raft term");
+    assert.equal(ok(["alarm", "list"]).trim(), "", "no alarms");
+    return new Map(statuses.map((s) => [s.Endpoint, String(s.Status.header.member_id)]));
+}
+
+function mainPids(): string[] {
+    return info.members.map((m) => ssh(m.address, "systemctl show -p MainPID --value etcd.service"));
+}
+
+const run = (file: string, args: string[]) => new Promise<number>((resolve) => execFile(file, args, { timeout: 15000 }, (e) => resolve(e ? 1 : 0)));
+
+before(async () => {
+    if (skip) return;
+    await labDown({ dir: DIR, log });
+    lab = await timed("hosts up (3, image cached or built)", () => labUp({ count: 3, dir: DIR, log }));
+    info = (await timed("deploy to healthy (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }))).info;
+});
+
+after(async () => {
+    if (skip) return;
+    await labDown({ dir: DIR, log });
+    log(`timings: ${JSON.stringify(timings)}`);
+});
+
+test("the cluster is healthy: every member, one leader, one term, no alarms, and a write reads back", { skip }, () => {
+    assertHealthy(3);
+    ok(["put", "e2e/hello", "world"]);
+    assert.match(ok(["get", "e2e/hello", "--print-value-only"]), /^world$/m);
+});
+
+test("clients without a certificate, with another CA's certificate, or in plain HTTP are refused", { skip }, () => {
+    const tmp = fs.mkdtempSync(path.join(DIR, "foreign-"));
+    try {
+        assert.notEqual(etcdctl(info, ["endpoint", "health"], { cert: null }).status, 0, "no client certificate");
+        const o = (args: string[]) => assert.equal(spawnSync("openssl", args, { cwd: tmp }).status, 0, `openssl ${args.join(" ")}`);
+        o(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=etcd-cluster lab CA", "-days", "1"]);
+        o(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key", "-out", "root.csr", "-subj", "/CN=root"]);
+        fs.writeFileSync(path.join(tmp, "ext"), "extendedKeyUsage=clientAuth\n");
+        o(["x509", "-req", "-in", "root.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "root.crt", "-days", "1", "-extfile", "ext"]);
+        const foreign = etcdctl(info, ["endpoint", "health"], { cert: { cert: path.join(tmp, "root.crt"), key: path.join(tmp, "root.key") } });
+        assert.notEqual(foreign.status, 0, "a certificate from another CA with the same CN");
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    for (const m of info.members) {
+        for (const port of [2379, 2380]) {
+            const r = spawnSync("ip", ["netns", "exec", info.netns, "curl", "-s", "-m", "5", `http://${m.address}:${port}/health`], { encoding: "utf8" });
+            assert.doesNotMatch(r.stdout, /"health"\s*:\s*"true"/, `plain HTTP on ${m.address}:${port} must not serve`);
+        }
+        const metrics = ssh(m.address, `exec 3<>/dev/tcp/127.0.0.1/2381; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3`);
+        assert.match(metrics, /^HTTP\/1\.0 200/);
+        assert.match(metrics, /^etcd_server_has_leader 1$/m, `metrics on ${m.name}'s localhost`);
+    }
+});
+
+test("every host runs etcd as etcd, with private directories and keys, enabled, and CIS 2.1-2.7 in its command line and environment", { skip }, () => {
+    for (const m of info.members) {
+        const pid = ssh(m.address, "systemctl show -p MainPID --value etcd.service");
+        assert.equal(ssh(m.address, `ps -o user= -p ${pid}`), "etcd");
+        assert.equal(ssh(m.address, "stat -c '%a %U:%G' /var/lib/etcd /var/lib/etcd-wal"), "700 etcd:etcd\n700 etcd:etcd");
+        assert.equal(ssh(m.address, "stat -c '%a' /etc/etcd/pki/server.key /etc/etcd/pki/peer.key"), "600\n600");
+        assert.equal(ssh(m.address, "systemctl is-enabled etcd.service; systemctl is-active etcd.service"), "enabled\nactive");
+        const cmdline = ssh(m.address, `tr '\\0' ' ' < /proc/${pid}/cmdline`);
+        assert.match(cmdline, /--data-dir=\/var\/lib\/etcd\b/);
+        const env = new Map(ssh(m.address, `tr '\\0' '\\n' < /proc/${pid}/environ`).split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)]));
+        for (const [k, v] of [["ETCD_CLIENT_CERT_AUTH", "true"], ["ETCD_PEER_CLIENT_CERT_AUTH", "true"], ["ETCD_AUTO_TLS", "false"], ["ETCD_PEER_AUTO_TLS", "false"],
+            ["ETCD_CERT_FILE", "/etc/etcd/pki/server.crt"], ["ETCD_KEY_FILE", "/etc/etcd/pki/server.key"],
+            ["ETCD_PEER_CERT_FILE", "/etc/etcd/pki/peer.crt"], ["ETCD_PEER_KEY_FILE", "/etc/etcd/pki/peer.key"], ["ETCD_TRUSTED_CA_FILE", "/etc/etcd/pki/ca.crt"]]) {
+            assert.equal(env.get(k), v, `${m.name}: ${k}`);
+        }
+    }
+});
+
+test("deploying again changes nothing: same etcd processes, same members", { skip }, async () => {
+    const pids = mainPids();
+    const ids = assertHealthy(3);
+    await timed("re-deploy, nothing to change (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }));
+    assert.deepEqual(mainPids(), pids, "no etcd process restarted");
+    assert.deepEqual(assertHealthy(3), ids, "same member IDs");
+});
+
+test("a configuration change rolls out one member at a time while a writer loses nothing", { skip }, async () => {
+    const pids = mainPids();
+    let writing = true;
+    const acked: string[] = [];
+    let failed = 0;
+    const writer = (async () => {
+        for (let i = 0; writing; i++) {
+            const key = `e2e/roll/${String(i).padStart(6, "0")}`;
+            let done = false;
+            for (let attempt = 0; attempt < 10 && !done; attempt++) {
+                done = (await run("ip", ["netns", "exec", info.netns, info.etcdctl, `--endpoints=${info.endpoints.join(",")}`, `--cacert=${info.ca}`,
+                    `--cert=${info.cert}`, `--key=${info.key}`, "--command-timeout=3s", "put", key, `v${i}`])) === 0;
+                if (!done) await new Promise((r) => setTimeout(r, 300));
+            }
+            if (done) acked.push(key); else failed++;
+        }
+    })();
+    let maxDown = 0;
+    const monitor = (async () => {
+        while (writing) {
+            const down = (await Promise.all(info.endpoints.map((e) => run("ip", ["netns", "exec", info.netns, info.etcdctl, `--endpoints=${e}`,
+                `--cacert=${info.ca}`, `--cert=${info.cert}`, `--key=${info.key}`, "--dial-timeout=1s", "--command-timeout=2s", "endpoint", "health"])))).filter((s) => s !== 0).length;
+            maxDown = Math.max(maxDown, down);
+            await new Promise((r) => setTimeout(r, 200));
+        }
+    })();
+    try {
+        await new Promise((r) => setTimeout(r, 2000));
+        await timed("rolling change (3 members)", () => deploy(lab, { dir: DIR, extraConfig: { snapshotCount: 5000 }, log: () => undefined }));
+        await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+        writing = false;
+        await Promise.all([writer, monitor]);
+    }
+    log(`rolling change: ${acked.length} writes acknowledged, ${failed} failed, at most ${maxDown} member(s) unhealthy at once`);
+    const after = mainPids();
+    after.forEach((pid, i) => assert.notEqual(pid, pids[i], `${info.members[i].name} restarted with the new configuration`));
+    assert.equal(maxDown, 1, "exactly one member was down at a time, never two");
+    assert.equal(failed, 0, "no write failed after client retries");
+    assert.ok(acked.length > 20, `the writer kept writing (${acked.length})`);
+    const stored = new Set(ok(["get", "e2e/roll/", "--prefix", "--keys-only"]).split("\n").filter(Boolean));
+    assert.deepEqual(acked.filter((k) => !stored.has(k)), [], "every acknowledged write is readable");
+    assert.equal(ssh(info.members[0].address, "grep ^ETCD_SNAPSHOT_COUNT= /etc/etcd/etcd.env"), "ETCD_SNAPSHOT_COUNT=5000");
+    assertHealthy(3);
+});
+
+test("a 5-member lab deploys and is healthy", { skip }, async () => {
+    await labDown({ dir: DIR, log });
+    lab = await timed("hosts up (5)", () => labUp({ count: 5, dir: DIR, log }));
+    info = (await timed("deploy to healthy (5 members)", () => deploy(lab, { dir: DIR, log: () => undefined }))).info;
+    assertHealthy(5);
+});
