@@ -1,5 +1,5 @@
 import { ClusterConfig } from "./config";
-import { PKI } from "./layout";
+import { PKI, walPath } from "./layout";
 import { CLIENT_PORT, METRICS_URL, MemberPlan, initialCluster, urlHost } from "./plan";
 import { corruptionCheckEnvironment } from "./versions";
 
@@ -10,7 +10,7 @@ import { corruptionCheckEnvironment } from "./versions";
 export function memberEnvironment(member: MemberPlan, config: ClusterConfig): Record<string, string> {
     return {
         ETCD_NAME: member.name,
-        ETCD_WAL_DIR: config.walDir,
+        ETCD_WAL_DIR: walPath(config.walDir),
         ETCD_LISTEN_PEER_URLS: member.peerUrl,
         ETCD_INITIAL_ADVERTISE_PEER_URLS: member.peerUrl,
         ETCD_LISTEN_CLIENT_URLS: `${member.clientUrl},https://${urlHost("127.0.0.1")}:${CLIENT_PORT}`,

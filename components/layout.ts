@@ -19,6 +19,14 @@ export const PKI = {
     peerKey: `${PKI_DIR}/peer.key`,
 } as const;
 
+/**
+ * etcd creates its WAL as `<dir>.tmp` and renames it, so the WAL must sit one level below a directory etcd owns:
+ * the configured walDir (a mount point on clouds) holds it as `wal/`.
+ */
+export function walPath(walDir: string): string {
+    return `${walDir}/wal`;
+}
+
 export function installDir(version: string): string {
     return `/opt/etcd/v${version}`;
 }

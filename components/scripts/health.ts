@@ -22,10 +22,12 @@ ctl() { # endpoints args...
   "$etcdctl" --endpoints="$eps" --cacert=${PKI.ca} --cert=${PKI.serverCert} --key=${PKI.serverKey} \\
     --dial-timeout=3s --command-timeout=5s "$@"
 }
+# One line of etcdctl output without its client's JSON log lines.
+oneline() { grep -v '^{"level"' | tr '\\n' ' '; }
 cluster_problems() {
   local out status leaders terms members problems=""
   if ! out=$(ctl "$endpoints" endpoint health 2>&1); then
-    problems+="not every member is healthy: $(printf '%s\\n' "$out" | grep -v 'is healthy' | tr '\\n' ' '); "
+    problems+="not every member is healthy: $(printf '%s\\n' "$out" | grep -v 'is healthy' | oneline); "
   fi
   if status=$(ctl "$endpoints" endpoint status -w fields 2>&1); then
     leaders=$(printf '%s\\n' "$status" | awk -F' : ' '$1 == "\\"Leader\\"" { print $2 }' | sort -u)
@@ -37,17 +39,17 @@ cluster_problems() {
       problems+="members are in different raft terms ($(printf '%s' "$terms" | tr '\\n' ' ')); "
     fi
   else
-    problems+="endpoint status failed: $(printf '%s' "$status" | tr '\\n' ' '); "
+    problems+="endpoint status failed: $(printf '%s\\n' "$status" | oneline); "
   fi
   if members=$(ctl "$endpoints" member list -w simple 2>&1); then
     if [ "$(printf '%s\\n' "$members" | grep -c ', started, ')" -ne "$expected_members" ]; then
       problems+="expected $expected_members started members, the cluster lists: $(printf '%s' "$members" | tr '\\n' ';'); "
     fi
   else
-    problems+="member list failed: $(printf '%s' "$members" | tr '\\n' ' '); "
+    problems+="member list failed: $(printf '%s\\n' "$members" | oneline); "
   fi
-  if ! out=$(ctl "$endpoints" alarm list 2>&1) || [ -n "$out" ]; then
-    problems+="alarms raised: $(printf '%s' "$out" | tr '\\n' ' '); "
+  if ! out=$(ctl "$endpoints" alarm list 2>&1 | { grep -v '^{"level"' || true; }) || [ -n "$out" ]; then
+    problems+="alarms raised: $(printf '%s\\n' "$out" | oneline); "
   fi
   if [ -n "$problems" ]; then printf '%s\\n' "$problems"; return 1; fi
 }
