@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterInfo, deploy, etcdctl, REPO } from "./lab/deploy";
+import { ClusterInfo, deploy, etcdctl, forgetDeployments, REPO } from "./lab/deploy";
 import { LabHosts, labDown, labUp } from "./lab/hosts";
 
 const DIR = path.join(REPO, ".lab");
@@ -65,6 +65,7 @@ const run = (file: string, args: string[]) => new Promise<number>((resolve) => e
 before(async () => {
     if (skip) return;
     await labDown({ dir: DIR, log });
+    forgetDeployments(DIR);
     lab = await timed("hosts up (3, image cached or built)", () => labUp({ count: 3, dir: DIR, log }));
     info = (await timed("deploy to healthy (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }))).info;
 });
@@ -72,6 +73,7 @@ before(async () => {
 after(async () => {
     if (skip) return;
     await labDown({ dir: DIR, log });
+    forgetDeployments(DIR);
     log(`timings: ${JSON.stringify(timings)}`);
 });
 

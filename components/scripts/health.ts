@@ -32,7 +32,7 @@ cluster_problems() {
   if status=$(ctl "$endpoints" endpoint status -w fields 2>&1); then
     leaders=$(printf '%s\\n' "$status" | awk -F' : ' '$1 == "\\"Leader\\"" { print $2 }' | sort -u)
     terms=$(printf '%s\\n' "$status" | awk -F' : ' '$1 == "\\"RaftTerm\\"" { print $2 }' | sort -u)
-    if [ "$(printf '%s\\n' "$leaders" | grep -cv '^0$')" -ne 1 ] || printf '%s\\n' "$leaders" | grep -qx 0; then
+    if [ "$(printf '%s\\n' "$leaders" | grep -cv '^0$')" -ne 1 ] || grep -qx 0 <<<"$leaders"; then
       problems+="members do not agree on exactly one leader (leader IDs seen: $(printf '%s' "$leaders" | tr '\\n' ' ')); "
     fi
     if [ "$(printf '%s\\n' "$terms" | grep -c .)" -ne 1 ]; then

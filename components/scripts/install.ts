@@ -43,7 +43,13 @@ link_tools() {
     fi
   done
 }
-if [ -x "$dir/etcd" ] && "$dir/etcd" --version 2>/dev/null | grep -qx "etcd Version: $version"; then
+# Reads the whole output first: with pipefail, grep -q closing the pipe early would fail the check at random.
+is_version() {
+  local out
+  out=$("$1" --version 2>/dev/null) || return 1
+  grep -qx "etcd Version: $version" <<<"$out"
+}
+if [ -x "$dir/etcd" ] && is_version "$dir/etcd"; then
   link_tools
   echo "etcd $version is installed in $dir"
   exit 0
@@ -59,7 +65,7 @@ trap 'rm -rf "$tmp"' EXIT
 ${fetch}
 tar -xzf "$tmp/$name.tar.gz" -C "$tmp"
 [ -x "$tmp/$name/etcd" ] || { echo "$name.tar.gz has no $name/etcd" >&2; exit 1; }
-"$tmp/$name/etcd" --version | grep -qx "etcd Version: $version" || { echo "the archive's etcd is not version $version" >&2; exit 1; }
+is_version "$tmp/$name/etcd" || { echo "the archive's etcd is not version $version" >&2; exit 1; }
 install -d -m 0755 "$dir.new"
 for tool in etcd etcdctl etcdutl; do
   if [ -f "$tmp/$name/$tool" ]; then install -m 0755 "$tmp/$name/$tool" "$dir.new/$tool"; fi

@@ -3,7 +3,7 @@
  * program onto them. `npm run lab -- down` removes everything but the cached image. Root and Linux only.
  */
 import * as path from "path";
-import { deploy, etcdctl, REPO } from "./deploy";
+import { deploy, etcdctl, forgetDeployments, REPO } from "./deploy";
 import { labDown, labUp } from "./hosts";
 
 const DIR = path.join(REPO, ".lab");
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     const log = (line: string) => console.log(line);
     if (args.down) {
         await labDown({ dir: DIR, log });
+        forgetDeployments(DIR);
         return;
     }
     const t0 = Date.now();

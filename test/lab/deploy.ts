@@ -66,7 +66,8 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         outputs: outputsFile,
     }), { mode: 0o600 });
 
-    const log = opts.log ?? (() => undefined);
+    const lines: string[] = [];
+    const log = (line: string) => { lines.push(line); opts.log?.(line); };
     const code = await new Promise<number>((resolve, reject) => {
         const child = spawn("ip", ["netns", "exec", lab.netns, process.execPath, "--import", "tsx", path.join(__dirname, "run-program.ts"), request], {
             cwd: REPO, stdio: ["ignore", "pipe", "pipe"],
@@ -83,7 +84,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         child.on("error", reject);
         child.on("close", (c) => { if (tail) log(tail); resolve(c ?? 1); });
     });
-    if (code !== 0) throw new Error(`deployment failed (exit ${code}); see the log above`);
+    if (code !== 0) throw new Error(`deployment failed (exit ${code}):\n${lines.filter((l) => !/^[+=] /.test(l)).slice(-40).join("\n")}`);
 
     const outputs = JSON.parse(fs.readFileSync(outputsFile, "utf8")) as Record<string, unknown>;
     const write = (name: string, content: unknown, mode: number) => {
@@ -105,6 +106,13 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
     };
     fs.writeFileSync(path.join(opts.dir, "cluster.json"), JSON.stringify(info, null, 2) + "\n");
     return { info, outputs, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Removes what deployments left in the lab dir (keys and certificates, outputs, cluster.json); the cache stays. */
+export function forgetDeployments(dir: string): void {
+    for (const name of ["state.json", "run", "cluster.json", "ca.crt", "admin.crt", "admin.key", "bin"]) {
+        fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    }
 }
 
 /** Runs etcdctl against the lab cluster as the admin, from inside the lab namespace. */
