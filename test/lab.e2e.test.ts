@@ -134,7 +134,7 @@ test("deploying again changes nothing: same etcd processes, same members", { ski
     assert.deepEqual(assertHealthy(3), ids, "same member IDs");
 });
 
-test("a configuration change rolls out one member at a time while a writer loses nothing", { skip }, async () => {
+test("a configuration change with a certificate rotation rolls out one member at a time while a writer loses nothing", { skip }, async () => {
     const pids = mainPids();
     let writing = true;
     const acked: string[] = [];
@@ -162,7 +162,7 @@ test("a configuration change rolls out one member at a time while a writer loses
     })();
     try {
         await new Promise((r) => setTimeout(r, 2000));
-        await timed("rolling change (3 members)", () => deploy(lab, { dir: DIR, extraConfig: { snapshotCount: 5000 }, log: () => undefined }));
+        await timed("rolling change (3 members)", () => deploy(lab, { dir: DIR, extraConfig: { snapshotCount: 5000, certRotation: "1" }, log: () => undefined }));
         await new Promise((r) => setTimeout(r, 2000));
     } finally {
         writing = false;
@@ -176,7 +176,13 @@ test("a configuration change rolls out one member at a time while a writer loses
     assert.ok(acked.length > 20, `the writer kept writing (${acked.length})`);
     const stored = new Set(ok(["get", "e2e/roll/", "--prefix", "--keys-only"]).split("\n").filter(Boolean));
     assert.deepEqual(acked.filter((k) => !stored.has(k)), [], "every acknowledged write is readable");
-    assert.equal(ssh(info.members[0].address, "grep ^ETCD_SNAPSHOT_COUNT= /etc/etcd/etcd.env"), "ETCD_SNAPSHOT_COUNT=5000");
+    for (const m of info.members) {
+        assert.equal(ssh(m.address, "grep ^ETCD_SNAPSHOT_COUNT= /etc/etcd/etcd.env"), "ETCD_SNAPSHOT_COUNT=5000");
+        for (const port of [2379, 2380]) {
+            const served = spawnSync("sh", ["-c", `ip netns exec ${info.netns} openssl s_client -connect ${m.address}:${port} -CAfile ${info.ca} </dev/null 2>/dev/null | openssl x509 -noout -subject`], { encoding: "utf8" });
+            assert.match(served.stdout, /OU ?= ?lab rotation 1/, `${m.name}:${port} serves the rotated certificate`);
+        }
+    }
     assertHealthy(3);
 });
 
