@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClusterInfo, deploy, etcdctl, forgetDeployments, REPO } from "./lab/deploy";
 import { LabHosts, labDown, labUp } from "./lab/hosts";
+import { layOutMirror, startMirror } from "./lab/mirror";
 
 const DIR = path.join(REPO, ".lab");
 const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
@@ -197,9 +198,24 @@ test("a configuration change with a certificate rotation rolls out one member at
     assertHealthy(3);
 });
 
-test("a 5-member lab deploys and is healthy", { skip }, async () => {
+test("a 5-member lab installs etcd from a release mirror, refuses a tampered checksum, and is healthy", { skip }, async () => {
     await labDown({ dir: DIR, log });
     lab = await timed("hosts up (5)", () => labUp({ count: 5, dir: DIR, log }));
-    info = (await timed("deploy to healthy (5 members)", () => deploy(lab, { dir: DIR, log: () => undefined }))).info;
+    const mirrorDir = path.join(DIR, "mirror");
+    fs.rmSync(mirrorDir, { recursive: true, force: true });
+    layOutMirror(mirrorDir, lab.etcdArchive, lab.etcdVersion, "0".repeat(64));
+    const mirror = await startMirror(mirrorDir);
+    try {
+        const download = { etcdArchive: "", etcdDownloadUrl: mirror.url };
+        await assert.rejects(deploy(lab, { dir: DIR, extraConfig: download }), /computed checksum did NOT match/);
+        layOutMirror(mirrorDir, lab.etcdArchive, lab.etcdVersion);
+        info = (await timed("deploy to healthy (5 members, from the mirror)", () => deploy(lab, { dir: DIR, extraConfig: download, log: () => undefined }))).info;
+    } finally {
+        await mirror.stop();
+        fs.rmSync(mirrorDir, { recursive: true, force: true });
+    }
     assertHealthy(5);
+    for (const m of info.members) {
+        assert.equal(ssh(m.address, `ls /var/tmp/*.tar.gz 2>/dev/null | wc -l; /opt/etcd/v${lab.etcdVersion}/etcd --version | head -1`), `0\netcd Version: ${lab.etcdVersion}`, `${m.name} installed from the mirror`);
+    }
 });

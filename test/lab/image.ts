@@ -1,11 +1,13 @@
 // The root filesystem every lab host boots from: a minimal Debian with systemd and sshd, built once and cached.
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, readdirSync, renameSync, writeFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "./hosts-run";
 import { debianMirror } from "./image-mirror";
 
 const SUITE = "bookworm";
-const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "procps"];
+// curl: the program's download install path fetches releases with it (the lab tests it against a local mirror).
+const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "procps", "curl"];
 
 // Units that wait for things a container never has (a console, online networking) or that would do background
 // work (apt timers, disk maintenance) that only adds noise to a test.
@@ -41,7 +43,9 @@ function configure(root: string): void {
 // Returns the cached rootfs, building it first if needed. The build goes to a temporary directory that is renamed
 // only on success, so an interrupted build is never used.
 export async function ensureImage(cacheDir: string): Promise<{ rootfs: string; cached: boolean }> {
-  const rootfs = join(cacheDir, "rootfs");
+  // Named after what goes into it, so a changed recipe builds a new image instead of reusing a stale one.
+  const recipe = createHash("sha256").update(JSON.stringify([SUITE, PACKAGES, MASKED_UNITS, SSHD_CONFIG])).digest("hex").slice(0, 12);
+  const rootfs = join(cacheDir, `rootfs-${recipe}`);
   if (existsSync(rootfs)) return { rootfs, cached: true };
   mkdirSync(cacheDir, { recursive: true });
   for (const stale of readdirSync(cacheDir)) if (stale.startsWith("rootfs.tmp-")) rmSync(join(cacheDir, stale), { recursive: true, force: true });

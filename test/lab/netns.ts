@@ -5,7 +5,8 @@ import { run, tryRun } from "./hosts-run";
 
 export const LAB_NETNS = "etcdlab";
 const BRIDGE = "br-etcdlab";
-const GATEWAY = "10.88.0.1";
+/** The bridge's address in the lab namespace: where lab-side services (a release mirror) listen. */
+export const GATEWAY = "10.88.0.1";
 const PREFIX_LEN = 24;
 
 export function hostNetns(name: string): string {
