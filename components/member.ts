@@ -83,16 +83,18 @@ export class EtcdMember extends pulumi.ComponentResource {
             { path: PKI.serverCert, mode: "644", owner: "root:root", content: serverCert },
             { path: PKI.peerCert, mode: "644", owner: "root:root", content: peerCert },
         ]);
-        const stdin = pulumi.secret(pulumi.all([certFiles, server.keyPem, peer.keyPem]).apply(([certs, serverKey, peerKey]) => encodeBundle([
+        const keys = [
+            { path: PKI.serverKey, mode: "600", owner: "etcd:etcd", certificate: PKI.serverCert, pem: server.keyPem },
+            { path: PKI.peerKey, mode: "600", owner: "etcd:etcd", certificate: PKI.peerCert, pem: peer.keyPem },
+        ];
+        const stdin = pulumi.secret(pulumi.all([certFiles, pulumi.all(keys.map((k) => k.pem))]).apply(([certs, pems]) => encodeBundle([
             ...certs,
-            { path: PKI.serverKey, mode: "600", owner: "etcd:etcd", content: serverKey },
-            { path: PKI.peerKey, mode: "600", owner: "etcd:etcd", content: peerKey },
+            ...keys.map((k, i) => ({ path: k.path, mode: k.mode, owner: k.owner, content: pems[i] })),
         ])));
         // Keys are described by the certificate they belong to: a new key always comes with a new certificate.
         const stdinManifest = certFiles.apply((certs) => [
             ...certs.map((c) => ({ path: c.path, mode: c.mode, owner: c.owner, fingerprint: `sha256 ${sha256(c.content).slice(0, 16)}` })),
-            { path: PKI.serverKey, mode: "600", owner: "etcd:etcd", fingerprint: `key of ${PKI.serverCert}` },
-            { path: PKI.peerKey, mode: "600", owner: "etcd:etcd", fingerprint: `key of ${PKI.peerCert}` },
+            ...keys.map((k) => ({ path: k.path, mode: k.mode, owner: k.owner, fingerprint: `key of ${k.certificate}` })),
         ]);
         const configure = new command.remote.Command(`${name}-configure`, {
             connection,
