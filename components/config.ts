@@ -84,7 +84,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
     const bad = (key: string, value: unknown, allowed: string) =>
         errors.push(`${PROJECT}:${key}: ${JSON.stringify(value)} is not allowed; ${allowed}`);
 
-    const str = (key: keyof typeof DEFAULTS | string, dflt?: string): string | undefined => {
+    const str = (key: string, dflt?: string): string | undefined => {
         const v = raw[key] ?? dflt;
         if (v === undefined || typeof v === "string") return v as string | undefined;
         if (typeof v === "number" || typeof v === "boolean") return String(v);
