@@ -15,114 +15,114 @@ export interface BootSpec { name: string; merged: string; netnsPath: string; con
 // Detached (own session, no terminal, output to a file) so the container neither holds the caller's stdout open
 // nor dies with the caller. --register=no and --keep-unit because the machine has no systemd to register with.
 export function boot(spec: BootSpec): number {
-  const out = openSync(spec.consoleLog, "a");
-  try {
-    const args = [
-      "--register=no", "--keep-unit", "--link-journal=no", "-b",
-      "-D", spec.merged, "-M", spec.name, `--network-namespace-path=${spec.netnsPath}`,
-    ];
-    const child = spawn("sh", ["-c", JOIN_CGROUPS, "sh", ...spec.cgroupProcs, "--", "systemd-nspawn", ...args], {
-      detached: true,
-      stdio: ["ignore", out, out],
-      env: { ...process.env, TERM: "dumb", SYSTEMD_COLORS: "0" }, // a readable console.log, without escape codes
-    });
-    if (child.pid === undefined) throw new Error(`could not start systemd-nspawn for ${spec.name}`);
-    child.unref();
-    return child.pid;
-  } finally {
-    closeSync(out);
-  }
+    const out = openSync(spec.consoleLog, "a");
+    try {
+        const args = [
+            "--register=no", "--keep-unit", "--link-journal=no", "-b",
+            "-D", spec.merged, "-M", spec.name, `--network-namespace-path=${spec.netnsPath}`,
+        ];
+        const child = spawn("sh", ["-c", JOIN_CGROUPS, "sh", ...spec.cgroupProcs, "--", "systemd-nspawn", ...args], {
+            detached: true,
+            stdio: ["ignore", out, out],
+            env: { ...process.env, TERM: "dumb", SYSTEMD_COLORS: "0" }, // a readable console.log, without escape codes
+        });
+        if (child.pid === undefined) throw new Error(`could not start systemd-nspawn for ${spec.name}`);
+        child.unref();
+        return child.pid;
+    } finally {
+        closeSync(out);
+    }
 }
 
 // True while `pid` runs and has not exited into a zombie; for the PID boot() just returned, which may still be the
 // shell that is about to exec nspawn.
 export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+        return false;
+    }
 }
 
 // True while `pid` is the nspawn of host `name` (not a recycled PID, not a zombie).
 export function isNspawnOf(pid: number, name: string): boolean {
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return argv[0].endsWith("systemd-nspawn") && argv.includes(name);
-  } catch {
-    return false;
-  }
+    try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        return argv[0].endsWith("systemd-nspawn") && argv.includes(name);
+    } catch {
+        return false;
+    }
 }
 
 async function hostPids(name: string, netns: string): Promise<number[]> {
-  return [...new Set([...hostCgroupPids(name), ...(await netnsPids(netns))])];
+    return [...new Set([...hostCgroupPids(name), ...(await netnsPids(netns))])];
 }
 
 function signal(pids: number[], sig: NodeJS.Signals): void {
-  for (const p of pids) {
-    try {
-      process.kill(p, sig);
-    } catch {
-      // already gone
+    for (const p of pids) {
+        try {
+            process.kill(p, sig);
+        } catch {
+            // already gone
+        }
     }
-  }
 }
 
 async function waitGone(name: string, netns: string, ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = await hostPids(name, netns);
-    if (left.length === 0 || Date.now() >= deadline) return left;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    const deadline = Date.now() + ms;
+    for (; ;) {
+        const left = await hostPids(name, netns);
+        if (left.length === 0 || Date.now() >= deadline) return left;
+        await new Promise((r) => setTimeout(r, 200));
+    }
 }
 
 // SIGTERM makes nspawn ask the container's systemd for a clean poweroff; whatever is left after that (or a container
 // whose nspawn is already gone, which has no one to power it off) is killed. Processes are found through the host's
 // cgroups and network namespace, so this works from a process that did not boot the host.
 export async function stop(name: string, netns: string, recordedPid?: number): Promise<{ killed: number; unreaped: number[] }> {
-  const seen = await hostPids(name, netns);
-  const nspawns = seen.filter((p) => isNspawnOf(p, name));
-  if (recordedPid !== undefined && !nspawns.includes(recordedPid) && isNspawnOf(recordedPid, name)) nspawns.push(recordedPid);
-  signal(nspawns, "SIGTERM");
-  let left = nspawns.length > 0 ? await waitGone(name, netns, 30_000) : seen;
-  const killed = left.length;
-  if (killed > 0) {
-    signal(left, "SIGKILL");
-    left = await waitGone(name, netns, 10_000);
-    if (left.length > 0) throw new Error(`host ${name}: processes ${left.join(", ")} survived SIGKILL`);
-  }
-  return { killed, unreaped: await waitReaped([...new Set([...seen, ...nspawns])], 10_000) };
+    const seen = await hostPids(name, netns);
+    const nspawns = seen.filter((p) => isNspawnOf(p, name));
+    if (recordedPid !== undefined && !nspawns.includes(recordedPid) && isNspawnOf(recordedPid, name)) nspawns.push(recordedPid);
+    signal(nspawns, "SIGTERM");
+    let left = nspawns.length > 0 ? await waitGone(name, netns, 30_000) : seen;
+    const killed = left.length;
+    if (killed > 0) {
+        signal(left, "SIGKILL");
+        left = await waitGone(name, netns, 10_000);
+        if (left.length > 0) throw new Error(`host ${name}: processes ${left.join(", ")} survived SIGKILL`);
+    }
+    return { killed, unreaped: await waitReaped([...new Set([...seen, ...nspawns])], 10_000) };
 }
 
 // An nspawn started by another (now gone) process, or an orphaned container, is reaped by PID 1, which may take a
 // moment; until then it is a zombie that still shows up in process lists. Returns the zombies left when time is up.
 async function waitReaped(pids: number[], ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = pids.filter((p) => existsSync(`/proc/${p}`) && !isRunning(p));
-    if (left.length === 0 || Date.now() >= deadline) return left;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    const deadline = Date.now() + ms;
+    for (; ;) {
+        const left = pids.filter((p) => existsSync(`/proc/${p}`) && !isRunning(p));
+        if (left.length === 0 || Date.now() >= deadline) return left;
+        await new Promise((r) => setTimeout(r, 100));
+    }
 }
 
 // nspawn leaves a per-machine directory under /run, and a killed nspawn also its lock on the root directory
 // (named after the directory's device and inode, so this must run while the overlay is still mounted).
 export function removeNspawnRuntime(name: string, merged: string): void {
-  rmSync(`${NSPAWN_RUNTIME}/propagate/${name}`, { recursive: true, force: true });
-  if (!existsSync(merged)) return;
-  const st = statSync(merged);
-  rmSync(`${NSPAWN_RUNTIME}/locks/inode-${st.dev}:${st.ino}`, { force: true });
+    rmSync(`${NSPAWN_RUNTIME}/propagate/${name}`, { recursive: true, force: true });
+    if (!existsSync(merged)) return;
+    const st = statSync(merged);
+    rmSync(`${NSPAWN_RUNTIME}/locks/inode-${st.dev}:${st.ino}`, { force: true });
 }
 
 // ... and the shared directories it made, which are empty once no container runs.
 export function releaseNspawnRuntimeDirs(): void {
-  for (const d of [`${NSPAWN_RUNTIME}/propagate`, `${NSPAWN_RUNTIME}/locks`, NSPAWN_RUNTIME]) {
-    try {
-      rmdirSync(d);
-    } catch {
-      // still in use by a container that is not the lab's, or already gone
+    for (const d of [`${NSPAWN_RUNTIME}/propagate`, `${NSPAWN_RUNTIME}/locks`, NSPAWN_RUNTIME]) {
+        try {
+            rmdirSync(d);
+        } catch {
+            // still in use by a container that is not the lab's, or already gone
+        }
     }
-  }
 }

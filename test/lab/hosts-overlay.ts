@@ -8,38 +8,38 @@ import { run } from "./hosts-run";
 export interface HostFiles { hostname: string; etcHosts: string; authorizedKey: string; }
 
 export async function mountOverlay(rootfs: string, hostDir: string): Promise<string> {
-  const merged = join(hostDir, "merged");
-  for (const d of ["upper", "work", "merged"]) mkdirSync(join(hostDir, d), { recursive: true });
-  await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${join(hostDir, "upper")},workdir=${join(hostDir, "work")}`, merged]);
-  return merged;
+    const merged = join(hostDir, "merged");
+    for (const d of ["upper", "work", "merged"]) mkdirSync(join(hostDir, d), { recursive: true });
+    await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${rootfs},upperdir=${join(hostDir, "upper")},workdir=${join(hostDir, "work")}`, merged]);
+    return merged;
 }
 
 // Written through the merged view so the files land in the upper layer with the image's directory modes.
 export function writeHostFiles(merged: string, files: HostFiles): void {
-  writeFileSync(join(merged, "etc/hostname"), `${files.hostname}\n`);
-  writeFileSync(join(merged, "etc/hosts"), files.etcHosts);
-  // Distinct machine ids keep journald and anything keyed on them apart between hosts.
-  writeFileSync(join(merged, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
-  const ssh = join(merged, "root/.ssh");
-  mkdirSync(ssh, { recursive: true, mode: 0o700 });
-  chmodSync(ssh, 0o700);
-  writeFileSync(join(ssh, "authorized_keys"), files.authorizedKey, { mode: 0o600 });
-  chmodSync(join(ssh, "authorized_keys"), 0o600);
+    writeFileSync(join(merged, "etc/hostname"), `${files.hostname}\n`);
+    writeFileSync(join(merged, "etc/hosts"), files.etcHosts);
+    // Distinct machine ids keep journald and anything keyed on them apart between hosts.
+    writeFileSync(join(merged, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
+    const ssh = join(merged, "root/.ssh");
+    mkdirSync(ssh, { recursive: true, mode: 0o700 });
+    chmodSync(ssh, 0o700);
+    writeFileSync(join(ssh, "authorized_keys"), files.authorizedKey, { mode: 0o600 });
+    chmodSync(join(ssh, "authorized_keys"), 0o600);
 }
 
 // Mount points in /proc/self/mountinfo escape space, tab, newline and backslash as octal.
 function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 export function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => unescapeMountPath(l.split(" ")[4]))
-    .filter((m) => m === dir || m.startsWith(`${dir}/`));
+    return readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => unescapeMountPath(l.split(" ")[4]))
+        .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }
 
 export async function unmount(path: string): Promise<void> {
-  await run("umount", [path]);
+    await run("umount", [path]);
 }

@@ -5,29 +5,29 @@ import { join } from "node:path";
 export interface HostState { name: string; address: string; netns: string; pid?: number; }
 
 export interface LabState {
-  netns: string;
-  sshKey: string;
-  etcdArchive: string;
-  etcdVersion: string;
-  hosts: HostState[];
+    netns: string;
+    sshKey: string;
+    etcdArchive: string;
+    etcdVersion: string;
+    hosts: HostState[];
 }
 
 function statePath(dir: string): string {
-  return join(dir, "hosts.json");
+    return join(dir, "hosts.json");
 }
 
 export function readState(dir: string): LabState | undefined {
-  const p = statePath(dir);
-  return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as LabState) : undefined;
+    const p = statePath(dir);
+    return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as LabState) : undefined;
 }
 
 // Written to a temporary file and renamed, so a reader never sees half a file.
 export function writeState(dir: string, state: LabState): void {
-  const tmp = `${statePath(dir)}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, statePath(dir));
+    const tmp = `${statePath(dir)}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+    renameSync(tmp, statePath(dir));
 }
 
 export function removeState(dir: string): void {
-  rmSync(statePath(dir), { force: true });
+    rmSync(statePath(dir), { force: true });
 }
