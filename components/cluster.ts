@@ -1,4 +1,3 @@
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -7,6 +6,7 @@ import { loadTiers } from "../sizing";
 import { ADMIN_COMMON_NAME, clientCertificateSpec } from "./certificates";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
+import { sha256 } from "./digest";
 import { Machine } from "./machine";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
@@ -31,12 +31,8 @@ export function installSource(config: ClusterConfig): InstallSource & { localPat
         kind: "archive",
         localPath: config.etcdArchive,
         fileName: path.basename(config.etcdArchive),
-        sha256: sha256File(config.etcdArchive),
+        sha256: sha256(fs.readFileSync(config.etcdArchive)),
     };
-}
-
-function sha256File(file: string): string {
-    return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
 /**

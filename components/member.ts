@@ -1,7 +1,7 @@
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
+import { sha256 } from "./digest";
 import { memberCertificateSpecs } from "./certificates";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
@@ -28,10 +28,6 @@ export interface EtcdMemberArgs {
     /** The member whose changes must be applied (and healthy) before this one's begin. */
     after?: EtcdMember;
     applyTimeoutSeconds: number;
-}
-
-export function sha256(text: string): string {
-    return crypto.createHash("sha256").update(text).digest("hex");
 }
 
 /**

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterInfo, deploy, etcdctl, forgetDeployments, REPO } from "./lab/deploy";
+import { ClusterInfo, deploy, etcdctl, etcdctlCommand, EtcdctlOptions, forgetDeployments, REPO } from "./lab/deploy";
 import { LabHosts, labDown, labUp } from "./lab/hosts";
 import { layOutMirror, startMirror } from "./lab/mirror";
 
@@ -61,7 +61,11 @@ function mainPids(): string[] {
     return info.members.map((m) => ssh(m.address, "systemctl show -p MainPID --value etcd.service"));
 }
 
-const run = (file: string, args: string[]) => new Promise<number>((resolve) => execFile(file, args, { timeout: 15000 }, (e) => resolve(e ? 1 : 0)));
+/** etcdctl without blocking the event loop (the deployment runs meanwhile); resolves to its exit status. */
+const etcdctlAsync = (args: string[], opts: EtcdctlOptions) => new Promise<number>((resolve) => {
+    const [file, argv] = etcdctlCommand(info, args, opts);
+    execFile(file, argv, { timeout: 15000 }, (e) => resolve(e ? 1 : 0));
+});
 
 before(async () => {
     if (skip) return;
@@ -145,8 +149,7 @@ test("a configuration change with a certificate rotation rolls out one member at
             const key = `e2e/roll/${String(i).padStart(6, "0")}`;
             let done = false;
             for (let attempt = 0; attempt < 10 && !done; attempt++) {
-                done = (await run("ip", ["netns", "exec", info.netns, info.etcdctl, `--endpoints=${info.endpoints.join(",")}`, `--cacert=${info.ca}`,
-                    `--cert=${info.cert}`, `--key=${info.key}`, "--command-timeout=3s", "put", key, `v${i}`])) === 0;
+                done = (await etcdctlAsync(["put", key, `v${i}`], { timeout: "3s" })) === 0;
                 if (!done) await new Promise((r) => setTimeout(r, 300));
             }
             if (done) acked.push(key); else failed++;
@@ -155,8 +158,7 @@ test("a configuration change with a certificate rotation rolls out one member at
     let maxDown = 0;
     const monitor = (async () => {
         while (writing) {
-            const down = (await Promise.all(info.endpoints.map((e) => run("ip", ["netns", "exec", info.netns, info.etcdctl, `--endpoints=${e}`,
-                `--cacert=${info.ca}`, `--cert=${info.cert}`, `--key=${info.key}`, "--dial-timeout=1s", "--command-timeout=2s", "endpoint", "health"])))).filter((s) => s !== 0).length;
+            const down = (await Promise.all(info.endpoints.map((e) => etcdctlAsync(["endpoint", "health"], { endpoints: [e], timeout: "2s" })))).filter((s) => s !== 0).length;
             maxDown = Math.max(maxDown, down);
             await new Promise((r) => setTimeout(r, 200));
         }

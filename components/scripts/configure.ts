@@ -25,17 +25,22 @@ export function renderConfigureScript(o: ConfigureOptions): string {
     return `set -euo pipefail
 # Configure etcd member ${o.memberName}.
 changed=0
+# A temporary copy (perhaps of a key) must not outlive a failed run.
+tmp=""
+trap 'rm -f "$tmp"' EXIT
 write_file() { # path mode owner < content
-  local path=$1 mode=$2 owner=$3 tmp
+  local path=$1 mode=$2 owner=$3
   tmp=$(mktemp "$path.XXXXXX")
   cat > "$tmp"
   chown "$owner" "$tmp"
   chmod "$mode" "$tmp"
   if [ -f "$path" ] && cmp -s "$tmp" "$path" && [ "$(stat -c '%a %U:%G' "$path")" = "$(stat -c '%a %U:%G' "$tmp")" ]; then
     rm -f "$tmp"
+    tmp=""
     return 0
   fi
   mv -f "$tmp" "$path"
+  tmp=""
   echo "updated $path"
   changed=1
 }

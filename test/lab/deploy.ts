@@ -115,11 +115,18 @@ export function forgetDeployments(dir: string): void {
     }
 }
 
-/** Runs etcdctl against the lab cluster as the admin, from inside the lab namespace. */
-export function etcdctl(info: ClusterInfo, args: string[], opts: { endpoints?: string[]; cert?: { cert?: string; key?: string } | null } = {}): { status: number; stdout: string; stderr: string } {
+export interface EtcdctlOptions { endpoints?: string[]; cert?: { cert?: string; key?: string } | null; timeout?: string }
+
+/** The command line that runs etcdctl against the lab cluster as the admin (or `cert`), from inside the lab namespace. */
+export function etcdctlCommand(info: ClusterInfo, args: string[], opts: EtcdctlOptions = {}): [string, string[]] {
     const auth = opts.cert === null ? [] : [`--cert=${opts.cert?.cert ?? info.cert}`, `--key=${opts.cert?.key ?? info.key}`];
-    const r = spawnSync("ip", ["netns", "exec", info.netns, info.etcdctl,
-        `--endpoints=${(opts.endpoints ?? info.endpoints).join(",")}`, `--cacert=${info.ca}`, ...auth, "--dial-timeout=3s", "--command-timeout=5s", ...args],
-    { encoding: "utf8" });
+    const timeout = opts.timeout ?? "5s";
+    return ["ip", ["netns", "exec", info.netns, info.etcdctl, `--endpoints=${(opts.endpoints ?? info.endpoints).join(",")}`,
+        `--cacert=${info.ca}`, ...auth, "--dial-timeout=3s", `--command-timeout=${timeout}`, ...args]];
+}
+
+export function etcdctl(info: ClusterInfo, args: string[], opts: EtcdctlOptions = {}): { status: number; stdout: string; stderr: string } {
+    const [file, argv] = etcdctlCommand(info, args, opts);
+    const r = spawnSync(file, argv, { encoding: "utf8" });
     return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
