@@ -8,11 +8,12 @@ import * as assert from "node:assert/strict";
 import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterInfo, deploy, etcdctl, etcdctlCommand, EtcdctlOptions, forgetDeployments, REPO } from "./lab/deploy";
+import { ClusterInfo, deploy, etcdctl, etcdctlCommand, EtcdctlOptions, forgetDeployments } from "./lab/deploy";
 import { LabHosts, labDown, labUp } from "./lab/hosts";
 import { layOutMirror, startMirror } from "./lab/mirror";
+import { labDir } from "./lab/lab-id";
 
-const DIR = path.join(REPO, ".lab");
+const DIR = labDir();
 const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
 const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
 if (skip) console.log(`# lab end-to-end test skipped: ${skip}`);

@@ -4,10 +4,11 @@
  * `npm run lab -- down` removes everything but the cached image. Root and Linux only.
  */
 import * as path from "path";
-import { deploy, etcdctl, forgetDeployments, REPO } from "./deploy";
+import { deploy, etcdctl, forgetDeployments } from "./deploy";
 import { labDown, labUp } from "./hosts";
+import { labDir } from "./lab-id";
 
-const DIR = path.join(REPO, ".lab");
+const DIR = labDir();
 
 function parse(argv: string[]): { down: boolean; hostsOnly: boolean; nodes: number; extra: Record<string, string> } {
     const out = { down: false, hostsOnly: false, nodes: 3, extra: {} as Record<string, string> };

@@ -4,8 +4,9 @@
 // a host's.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
+import { LAB_NAME } from "./lab-id";
 
-const GROUP = "etcdlab";
+const GROUP = LAB_NAME;
 
 // Mount points of the hierarchies nspawn uses: the unified (v2) one and, on hybrid machines, the named v1
 // "systemd" one.

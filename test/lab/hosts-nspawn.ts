@@ -10,7 +10,7 @@ const NSPAWN_RUNTIME = "/run/systemd/nspawn";
 // cgroups (see hosts-cgroup.ts), and moving it after it started would race with it creating its own.
 const JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 1; shift; done; shift; exec "$@"';
 
-export interface BootSpec { name: string; merged: string; netnsPath: string; consoleLog: string; cgroupProcs: string[]; }
+export interface BootSpec { name: string; machine: string; merged: string; netnsPath: string; consoleLog: string; cgroupProcs: string[]; }
 
 // Detached (own session, no terminal, output to a file) so the container neither holds the caller's stdout open
 // nor dies with the caller. --register=no and --keep-unit because the machine has no systemd to register with.
@@ -19,7 +19,7 @@ export function boot(spec: BootSpec): number {
     try {
         const args = [
             "--register=no", "--keep-unit", "--link-journal=no", "-b",
-            "-D", spec.merged, "-M", spec.name, `--network-namespace-path=${spec.netnsPath}`,
+            "-D", spec.merged, "-M", spec.machine, `--hostname=${spec.name}`, `--network-namespace-path=${spec.netnsPath}`,
         ];
         const child = spawn("sh", ["-c", JOIN_CGROUPS, "sh", ...spec.cgroupProcs, "--", "systemd-nspawn", ...args], {
             detached: true,
@@ -45,7 +45,7 @@ export function isRunning(pid: number): boolean {
     }
 }
 
-// True while `pid` is the nspawn of host `name` (not a recycled PID, not a zombie).
+// True while `pid` is the nspawn of the container `name` (its machine name) (not a recycled PID, not a zombie).
 export function isNspawnOf(pid: number, name: string): boolean {
     try {
         const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
@@ -81,10 +81,10 @@ async function waitGone(name: string, netns: string, ms: number): Promise<number
 // SIGTERM makes nspawn ask the container's systemd for a clean poweroff; whatever is left after that (or a container
 // whose nspawn is already gone, which has no one to power it off) is killed. Processes are found through the host's
 // cgroups and network namespace, so this works from a process that did not boot the host.
-export async function stop(name: string, netns: string, recordedPid?: number): Promise<{ killed: number; unreaped: number[] }> {
+export async function stop(name: string, machine: string, netns: string, recordedPid?: number): Promise<{ killed: number; unreaped: number[] }> {
     const seen = await hostPids(name, netns);
-    const nspawns = seen.filter((p) => isNspawnOf(p, name));
-    if (recordedPid !== undefined && !nspawns.includes(recordedPid) && isNspawnOf(recordedPid, name)) nspawns.push(recordedPid);
+    const nspawns = seen.filter((p) => isNspawnOf(p, machine));
+    if (recordedPid !== undefined && !nspawns.includes(recordedPid) && isNspawnOf(recordedPid, machine)) nspawns.push(recordedPid);
     signal(nspawns, "SIGTERM");
     let left = nspawns.length > 0 ? await waitGone(name, netns, 30_000) : seen;
     const killed = left.length;

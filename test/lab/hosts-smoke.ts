@@ -1,13 +1,14 @@
 // Self-check of the lab hosts: boots N hosts, checks each over ssh, tears down and checks nothing is left.
 // Run as root: node --import tsx test/lab/hosts-smoke.ts [count]   (default 3)
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { labDown, labUp, LabHosts } from "./hosts";
 import { labSsh } from "./hosts-ssh";
 import { run } from "./hosts-run";
+import { LAB_NAME, labCacheDir, labDir } from "./lab-id";
 
 const count = Number(process.argv[2] ?? "3");
-const dir = resolve(__dirname, "../../.lab");
+const dir = labDir();
 const log = (msg: string) => console.log(`[lab] ${msg}`);
 const problems: string[] = [];
 
@@ -61,15 +62,15 @@ function nspawnProcesses(): number[] {
 
 async function checkNothingLeft(): Promise<void> {
     check(nspawnProcesses().length === 0, `no systemd-nspawn processes (${nspawnProcesses().join(", ")})`);
-    const netns = (await run("ip", ["netns", "list"])).split("\n").filter((l) => l.startsWith("etcdlab"));
-    check(netns.length === 0, `no etcdlab network namespaces (${netns.join(", ")})`);
+    const netns = (await run("ip", ["netns", "list"])).split("\n").filter((l) => l.split(" ")[0] === LAB_NAME || l.startsWith(`${LAB_NAME}-`));
+    check(netns.length === 0, `no ${LAB_NAME} network namespaces (${netns.join(", ")})`);
     const overlays = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(`${dir}/`));
     check(overlays.length === 0, `no mounts under ${dir} (${overlays.join("; ")})`);
-    const cgroups = ["/sys/fs/cgroup/systemd/etcdlab", "/sys/fs/cgroup/unified/etcdlab", "/sys/fs/cgroup/etcdlab"].filter(existsSync);
+    const cgroups = ["systemd", "unified", ""].map((h) => join("/sys/fs/cgroup", h, LAB_NAME)).filter(existsSync);
     check(cgroups.length === 0, `no lab cgroups (${cgroups.join(", ")})`);
     const files = ["hosts", "ssh", "hosts.json"].filter((f) => existsSync(join(dir, f)));
     check(files.length === 0, `no lab files in ${dir} (${files.join(", ")})`);
-    check(readdirSync(join(dir, "cache")).some((f) => f.startsWith("rootfs-")), "cached image kept");
+    check(readdirSync(labCacheDir(dir)).some((f) => f.startsWith("rootfs-")), "cached image kept");
 }
 
 async function main(): Promise<void> {

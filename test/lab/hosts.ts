@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:f
 import { basename, join, resolve } from "node:path";
 import { ensureEtcdArchive } from "./etcd-archive";
 import { ensureImage } from "./image";
+import { labCacheDir } from "./lab-id";
 import { createHostCgroups, labCgroupHosts, removeHostCgroups, removeLabCgroup } from "./hosts-cgroup";
 import { boot, isRunning, releaseNspawnRuntimeDirs, removeNspawnRuntime, stop } from "./hosts-nspawn";
 import { mountOverlay, mountsUnder, unmount, writeHostFiles } from "./hosts-overlay";
@@ -81,7 +82,7 @@ async function bringUp(dir: string, count: number, rootfs: string, archive: { pa
         const hostDir = join(dir, "hosts", h.name);
         const merged = await mountOverlay(rootfs, hostDir);
         writeHostFiles(merged, { hostname: h.name, etcHosts: etcHosts(hosts), authorizedKey: publicKey });
-        h.pid = boot({ name: h.name, merged, netnsPath: `/run/netns/${h.netns}`, consoleLog: join(hostDir, "console.log"), cgroupProcs: createHostCgroups(h.name) });
+        h.pid = boot({ name: h.name, machine: h.netns, merged, netnsPath: `/run/netns/${h.netns}`, consoleLog: join(hostDir, "console.log"), cgroupProcs: createHostCgroups(h.name) });
     }
     writeState(dir, state);
 
@@ -105,7 +106,7 @@ export async function labUp(opts: { count: number; dir: string; log?: Log }): Pr
     const { count } = opts;
     if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new Error(`labUp: count must be an integer from 1 to ${MAX_HOSTS}, got ${count}`);
     await assertOutsideLab();
-    const cache = join(dir, "cache");
+    const cache = labCacheDir(dir);
 
     let t = Date.now();
     const image = await ensureImage(cache);
@@ -177,10 +178,10 @@ export async function labDown(opts: { dir: string; log?: Log }): Promise<void> {
     await Promise.all(
         [...names].map(async (name) => {
             try {
-                const { killed, unreaped } = await stop(name, hostNetns(name), state?.hosts.find((h) => h.name === name)?.pid);
+                const { killed, unreaped } = await stop(name, hostNetns(name), hostNetns(name), state?.hosts.find((h) => h.name === name)?.pid);
                 if (killed > 0) log(`down: ${name}: ${killed} processes killed (no clean poweroff)`);
                 if (unreaped.length > 0) log(`down: ${name}: ${unreaped.join(", ")} exited but PID 1 has not reaped them yet (zombies)`);
-                removeNspawnRuntime(name, join(dir, "hosts", name, "merged"));
+                removeNspawnRuntime(hostNetns(name), join(dir, "hosts", name, "merged"));
                 for (const m of mountsUnder(join(dir, "hosts", name)).reverse()) await unmount(m);
                 if (namespaces.includes(hostNetns(name))) await deleteNetns(hostNetns(name));
                 removeHostCgroups(name);

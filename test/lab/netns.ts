@@ -2,11 +2,12 @@
 // leads out of these namespaces, so lab traffic cannot leave the machine.
 import { existsSync, readdirSync, rmdirSync, statSync } from "node:fs";
 import { run, tryRun } from "./hosts-run";
+import { LAB_NAME, SUBNET_PREFIX } from "./lab-id";
 
-export const LAB_NETNS = "etcdlab";
-const BRIDGE = "br-etcdlab";
+export const LAB_NETNS = LAB_NAME;
+const BRIDGE = `br-${LAB_NAME}`;
 /** The bridge's address in the lab namespace: where lab-side services (a release mirror) listen. */
-export const GATEWAY = "10.88.0.1";
+export const GATEWAY = `${SUBNET_PREFIX}.1`;
 const PREFIX_LEN = 24;
 
 export function hostNetns(name: string): string {
@@ -14,7 +15,7 @@ export function hostNetns(name: string): string {
 }
 
 export function hostAddress(index: number): string {
-    return `10.88.0.${10 + index}`;
+    return `${SUBNET_PREFIX}.${10 + index}`;
 }
 
 export async function createLabNetns(): Promise<void> {
