@@ -5,10 +5,11 @@
  */
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFile, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterInfo, deploy, etcdctl, etcdctlCommand, EtcdctlOptions, forgetDeployments } from "./lab/deploy";
+import { ClusterInfo, deploy, etcdctl, EtcdctlOptions, forgetDeployments } from "./lab/deploy";
+import { assertHealthy as assertHealthyOn, etcdctlAsync as etcdctlAsyncOn, mainPids as mainPidsOn, missingWrites, ok as okOn, ssh as sshOn, startWriter } from "./lab/e2e-support";
 import { LabHosts, labDown, labUp } from "./lab/hosts";
 import { layOutMirror, startMirror } from "./lab/mirror";
 import { labDir } from "./lab/lab-id";
@@ -31,42 +32,11 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
     return result;
 }
 
-function ssh(address: string, command: string): string {
-    const r = spawnSync("ip", ["netns", "exec", info.netns, "ssh", "-i", info.sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `${info.sshUser}@${address}`, "--", command], { encoding: "utf8" });
-    assert.equal(r.status, 0, `ssh ${address} ${command}: ${r.stderr}`);
-    return r.stdout.trim();
-}
-
-function ok(args: string[], opts?: Parameters<typeof etcdctl>[2]): string {
-    const r = etcdctl(info, args, opts);
-    assert.equal(r.status, 0, `etcdctl ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-}
-
-interface Status { Endpoint: string; Status: { header: { member_id: string }; leader: string; raftTerm: number } }
-
-/** Every member healthy, one leader, one raft term, no alarms. Returns member IDs by endpoint. */
-function assertHealthy(expectedMembers: number): Map<string, string> {
-    ok(["endpoint", "health"]);
-    // Member IDs are 64-bit: keep them as strings.
-    const statuses = JSON.parse(ok(["endpoint", "status", "-w", "json"]).replace(/:(\d{15,})/g, ':"$1"')) as Status[];
-    assert.equal(statuses.length, expectedMembers);
-    assert.equal(new Set(statuses.map((s) => s.Status.leader)).size, 1, "exactly one leader");
-    assert.equal(new Set(statuses.map((s) => s.Status.raftTerm)).size, 1, "one raft term");
-    assert.equal(ok(["alarm", "list"]).trim(), "", "no alarms");
-    return new Map(statuses.map((s) => [s.Endpoint, String(s.Status.header.member_id)]));
-}
-
-function mainPids(): string[] {
-    return info.members.map((m) => ssh(m.address, "systemctl show -p MainPID --value etcd.service"));
-}
-
-/** etcdctl without blocking the event loop (the deployment runs meanwhile); resolves to its exit status. */
-const etcdctlAsync = (args: string[], opts: EtcdctlOptions) => new Promise<number>((resolve) => {
-    const [file, argv] = etcdctlCommand(info, args, opts);
-    execFile(file, argv, { timeout: 15000 }, (e) => resolve(e ? 1 : 0));
-});
+const ssh = (address: string, command: string) => sshOn(info, address, command);
+const ok = (args: string[], opts?: EtcdctlOptions) => okOn(info, args, opts);
+const assertHealthy = (n: number) => assertHealthyOn(info, n);
+const mainPids = () => mainPidsOn(info);
+const etcdctlAsync = (args: string[], opts: EtcdctlOptions) => etcdctlAsyncOn(info, args, opts);
 
 before(async () => {
     if (skip) return;
@@ -142,23 +112,11 @@ test("deploying again changes nothing: same etcd processes, same members", { ski
 
 test("a configuration change with a certificate rotation rolls out one member at a time while a writer loses nothing", { skip }, async () => {
     const pids = mainPids();
-    let writing = true;
-    const acked: string[] = [];
-    let failed = 0;
-    const writer = (async () => {
-        for (let i = 0; writing; i++) {
-            const key = `e2e/roll/${String(i).padStart(6, "0")}`;
-            let done = false;
-            for (let attempt = 0; attempt < 10 && !done; attempt++) {
-                done = (await etcdctlAsync(["put", key, `v${i}`], { timeout: "3s" })) === 0;
-                if (!done) await new Promise((r) => setTimeout(r, 300));
-            }
-            if (done) acked.push(key); else failed++;
-        }
-    })();
+    const writer = startWriter(info, "e2e/roll/");
+    let monitoring = true;
     let maxDown = 0;
     const monitor = (async () => {
-        while (writing) {
+        while (monitoring) {
             const down = (await Promise.all(info.endpoints.map((e) => etcdctlAsync(["endpoint", "health"], { endpoints: [e], timeout: "2s" })))).filter((s) => s !== 0).length;
             maxDown = Math.max(maxDown, down);
             await new Promise((r) => setTimeout(r, 200));
@@ -169,10 +127,11 @@ test("a configuration change with a certificate rotation rolls out one member at
         await timed("rolling change (3 members)", () => deploy(lab, { dir: DIR, extraConfig: { snapshotCount: 5000, certRotation: "1" }, log: () => undefined }));
         await new Promise((r) => setTimeout(r, 2000));
     } finally {
-        writing = false;
-        await Promise.all([writer, monitor]);
+        monitoring = false;
+        await monitor;
     }
-    log(`rolling change: ${acked.length} writes acknowledged, ${failed} failed, at most ${maxDown} member(s) unhealthy at once`);
+    const { acked, failed, longestGapMs } = await writer.stop();
+    log(`rolling change: ${acked.length} writes acknowledged, ${failed} failed, longest gap ${longestGapMs} ms, at most ${maxDown} member(s) unhealthy at once`);
     const after = mainPids();
     after.forEach((pid, i) => assert.notEqual(pid, pids[i], `${info.members[i].name} restarted with the new configuration`));
     // The hosts share this machine's kernel, so their monotonic clocks agree: each member's outage (left active →
@@ -189,8 +148,7 @@ test("a configuration change with a certificate rotation rolls out one member at
     assert.ok(maxDown <= 1, `never two members unhealthy at once (saw ${maxDown})`);
     assert.equal(failed, 0, "no write failed after client retries");
     assert.ok(acked.length > 20, `the writer kept writing (${acked.length})`);
-    const stored = new Set(ok(["get", "e2e/roll/", "--prefix", "--keys-only"]).split("\n").filter(Boolean));
-    assert.deepEqual(acked.filter((k) => !stored.has(k)), [], "every acknowledged write is readable");
+    assert.deepEqual(missingWrites(info, "e2e/roll/", acked), [], "every acknowledged write is readable");
     for (const m of info.members) {
         assert.equal(ssh(m.address, "grep ^ETCD_SNAPSHOT_COUNT= /etc/etcd/etcd.env"), "ETCD_SNAPSHOT_COUNT=5000");
         for (const port of [2379, 2380]) {
