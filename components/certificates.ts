@@ -1,10 +1,10 @@
+import { ClientSpec } from "./clients";
 import { KeyAlgorithm } from "./config";
 import { Sans, memberSans } from "./plan";
 
 /** What each certificate must say: pure, so tests check SANs and key usages without any engine. */
 
 export const ORGANIZATION = "etcd-cluster";
-export const ADMIN_COMMON_NAME = "root";
 
 export const USES = {
     ca: ["cert_signing", "crl_signing", "digital_signature"],
@@ -15,7 +15,8 @@ export const USES = {
 } as const;
 
 export interface LeafSpec {
-    commonName: string;
+    /** Absent for gateway clients: etcd refuses gateway requests from a certificate with a CN once authentication is on. */
+    commonName?: string;
     organizationalUnit: string;
     allowedUses: string[];
     sans: Sans;
@@ -34,8 +35,14 @@ export function memberCertificateSpecs(member: { name: string; address: string }
     };
 }
 
-export function clientCertificateSpec(commonName: string, stack: string, rotation: string): LeafSpec {
-    return { commonName, organizationalUnit: rotationUnit(stack, rotation), allowedUses: [...USES.client], sans: { dnsNames: [], ipAddresses: [] } };
+/** A client certificate: its CN is the etcd user it acts as (gateway clients log in with a password instead). */
+export function clientCertificateSpec(client: Pick<ClientSpec, "name" | "gateway">, stack: string, rotation: string): LeafSpec {
+    return {
+        commonName: client.gateway ? undefined : client.name,
+        organizationalUnit: rotationUnit(stack, rotation),
+        allowedUses: [...USES.client],
+        sans: { dnsNames: [], ipAddresses: [] },
+    };
 }
 
 export function keyParameters(algorithm: KeyAlgorithm): { algorithm: string; ecdsaCurve?: string; rsaBits?: number } {

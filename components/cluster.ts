@@ -2,8 +2,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import * as tls from "@pulumi/tls";
 import { loadTiers } from "../sizing";
-import { ADMIN_COMMON_NAME, clientCertificateSpec } from "./certificates";
+import { clientCertificateSpec } from "./certificates";
+import { ADMIN_USER, authPlan, ClientSpec, gatewayPassword } from "./clients";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
@@ -11,6 +13,7 @@ import { Machine } from "./machine";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
+import { renderAuthScript } from "./scripts/auth";
 import { renderGateScript } from "./scripts/health";
 import { InstallSource } from "./scripts/install";
 import { remoteCommand } from "./scripts/remote";
@@ -23,6 +26,14 @@ export interface EtcdClusterArgs {
 
 export const GATE_TIMEOUT_SECONDS = 300;
 export const APPLY_TIMEOUT_SECONDS = 180;
+
+export interface ClientCredentials extends CertificatePair {
+    /** The etcd user the client acts as. */
+    user: string;
+    prefix: string;
+    /** Gateway clients only (secret). */
+    password?: pulumi.Output<string>;
+}
 
 /** How etcd reaches the hosts: downloaded there, or uploaded from a local release tarball. */
 export function installSource(config: ClusterConfig): InstallSource & { localPath?: string } {
@@ -45,7 +56,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly peerUrls: pulumi.Output<string[]>;
     readonly caCertificate: pulumi.Output<string>;
     readonly admin: CertificatePair;
-    readonly clients: Record<string, CertificatePair>;
+    readonly clients: Record<string, ClientCredentials>;
     readonly etcdctlEnvironment: pulumi.Output<string>;
     readonly kubeApiserverFlags: pulumi.Output<string[]>;
     readonly health: command.remote.Command;
@@ -53,7 +64,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
         const { config, machines, stack } = args;
-        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays }, { parent: this });
+        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, purpose: "CA" }, { parent: this });
+        const peerCa = new EtcdCa(`${name}-peer-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, purpose: "peer CA" }, { parent: this });
         const token = ca.publicKeyFingerprint.apply((fp) => clusterToken(stack, fp));
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
@@ -63,7 +75,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const members: EtcdMember[] = [];
         for (const { member: machine, after } of restartOrder(machines)) {
             members.push(new EtcdMember(machine.name, {
-                machine, config, ca, token, stack, gomaxprocs, install,
+                machine, config, ca, peerCa, token, stack, gomaxprocs, install,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),
                 after: after && members.find((m) => m.memberName === after.name),
                 applyTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
@@ -74,20 +86,39 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.clientEndpoints = plans.apply((ps) => ps.map((p) => p.clientUrl));
         this.peerUrls = plans.apply((ps) => ps.map((p) => p.peerUrl));
         const digests = pulumi.all(members.map((m) => m.configurationDigest));
+        this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client.name, this.issueClient(name, client, ca, config, stack)]));
+        const passwords = Object.values(this.clients).filter((c) => c.password).map((c) => c.password!.apply((p) => `${c.user} ${p}\n`));
+        const plan = authPlan(this.memberNames, config.clientCertificates);
+        const auth = new command.remote.Command(`${name}-auth`, {
+            connection: machines[0].connection,
+            create: this.clientEndpoints.apply((endpoints) => remoteCommand(renderAuthScript({ etcdVersion: config.etcdVersion, endpoints, plan }),
+                { user: machines[0].user, label: `users, roles and authentication (${name})` })),
+            stdin: pulumi.secret(pulumi.all(passwords).apply((lines) => lines.join(""))),
+        }, { parent: this, dependsOn: members.map((m) => m.applied) });
         this.health = new command.remote.Command(`${name}-health`, {
             connection: machines[0].connection,
             create: pulumi.all([this.clientEndpoints, digests]).apply(([endpoints, ds]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
                 renderGateScript({ etcdVersion: config.etcdVersion, endpoints, timeoutSeconds: GATE_TIMEOUT_SECONDS }),
                 { user: machines[0].user, label: `cluster health gate (${name})` })),
-        }, { parent: this, dependsOn: members.map((m) => m.applied) });
+        }, { parent: this, dependsOn: [auth] });
 
         this.caCertificate = ca.certPem;
-        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
-        this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client,
-            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, config.certRotation), config.certValidityDays, config.certRotation, this)]));
+        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec({ name: ADMIN_USER, gateway: false }, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
         this.etcdctlEnvironment = this.clientEndpoints.apply(etcdctlEnvironment);
         this.kubeApiserverFlags = this.clientEndpoints.apply(kubeApiserverFlags);
         this.registerOutputs({ clientEndpoints: this.clientEndpoints });
+    }
+
+    /**
+     * A named client's certificate, and for a gateway client its password. The password comes from a key made for it
+     * alone and never replaced by `certRotation`: rotating certificates must not lock out a client that still has
+     * the old password configured.
+     */
+    private issueClient(name: string, client: ClientSpec, ca: EtcdCa, config: ClusterConfig, stack: string): ClientCredentials {
+        const pair = ca.issue(`${name}-client-${client.name}`, clientCertificateSpec(client, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
+        if (!client.gateway) return { ...pair, user: client.name, prefix: client.prefix };
+        const seed = new tls.PrivateKey(`${name}-client-${client.name}-password`, { algorithm: "ED25519" }, { parent: this });
+        return { ...pair, user: client.name, prefix: client.prefix, password: pulumi.secret(seed.privateKeyPem.apply(gatewayPassword)) };
     }
 }

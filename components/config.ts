@@ -3,6 +3,7 @@ import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SIZES, Size, loadTiers } from "../sizing";
+import { ClientSpec, parseClients } from "./clients";
 import { DEFAULT_ETCD_VERSION, checkVersion } from "./versions";
 
 /** Stack configuration: every `etcd-cluster:*` key, read and validated in one place before any resource exists. */
@@ -39,7 +40,7 @@ export interface ClusterConfig {
     caValidityDays: number;
     keyAlgorithm: KeyAlgorithm;
     extraSans: string[];
-    clientCertificates: string[];
+    clientCertificates: ClientSpec[];
 }
 
 /** Defaults; Pulumi.yaml declares the same values (a test keeps the two equal). */
@@ -228,11 +229,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
         if (!ok) bad(`extraSans[${i}]`, san, "expected an IP address or a DNS name");
         return ok;
     }) as string[];
-    const clientCertificates = (list("clientCertificates") ?? []).filter((name, i, all) => {
-        const ok = typeof name === "string" && LABEL.test(name) && all.indexOf(name) === i && name !== "root";
-        if (!ok) bad(`clientCertificates[${i}]`, name, "expected unique DNS-1123 labels naming consumers (e.g. kube-apiserver); 'root' is the admin certificate");
-        return ok;
-    }) as string[];
+    const clientCertificates = parseClients(list("clientCertificates") ?? [], hosts.map((h) => h.name), bad);
 
     if (errors.length) return { errors, warnings };
     return {

@@ -23,7 +23,7 @@ export function memberEnvironment(member: MemberPlan, config: ClusterConfig): Re
         ETCD_AUTO_TLS: "false",
         ETCD_PEER_CERT_FILE: PKI.peerCert,
         ETCD_PEER_KEY_FILE: PKI.peerKey,
-        ETCD_PEER_TRUSTED_CA_FILE: PKI.ca,
+        ETCD_PEER_TRUSTED_CA_FILE: PKI.peerCa,
         ETCD_PEER_CLIENT_CERT_AUTH: "true",
         ETCD_PEER_AUTO_TLS: "false",
         ETCD_TLS_MIN_VERSION: "TLS1.2",

@@ -17,6 +17,8 @@ export const PKI = {
     serverKey: `${PKI_DIR}/server.key`,
     peerCert: `${PKI_DIR}/peer.crt`,
     peerKey: `${PKI_DIR}/peer.key`,
+    /** The peer port trusts this CA alone, which signs nothing but member peer certificates. */
+    peerCa: `${PKI_DIR}/peer-ca.crt`,
 } as const;
 
 /**

@@ -21,6 +21,8 @@ export interface EtcdMemberArgs {
     plan: pulumi.Input<{ member: MemberPlan; all: MemberPlan[] }>;
     config: ClusterConfig;
     ca: EtcdCa;
+    /** Signs peer certificates only; the peer port trusts nothing else. */
+    peerCa: EtcdCa;
     token: pulumi.Input<string>;
     stack: string;
     gomaxprocs: number;
@@ -48,7 +50,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         const plan = pulumi.output(args.plan);
         const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, config.certRotation));
         const server = args.ca.issue(`${name}-server`, specs.server, config.certValidityDays, config.certRotation, this);
-        const peer = args.ca.issue(`${name}-peer`, specs.peer, config.certValidityDays, config.certRotation, this);
+        const peer = args.peerCa.issue(`${name}-peer`, specs.peer, config.certValidityDays, config.certRotation, this);
         const connection = machine.connection;
         const triggers = [machine.identity];
         const step = (label: string, script: pulumi.Input<string>) => pulumi.output(script).apply((s) => remoteCommand(s, { user: machine.user, label: `${label} ${name}` }));
@@ -74,8 +76,9 @@ export class EtcdMember extends pulumi.ComponentResource {
             { path: BOOTSTRAP_ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(bootstrapEnvironment(p.all, token), "read by etcd only when its data dir is empty") },
             { path: UNIT_FILE, mode: "644", owner: "root:root", content: unit },
         ]);
-        const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem]).apply(([ca, serverCert, peerCert]): HostFile[] => [
+        const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem, args.peerCa.certPem]).apply(([ca, serverCert, peerCert, peerCa]): HostFile[] => [
             { path: PKI.ca, mode: "644", owner: "root:root", content: ca },
+            { path: PKI.peerCa, mode: "644", owner: "root:root", content: peerCa },
             { path: PKI.serverCert, mode: "644", owner: "root:root", content: serverCert },
             { path: PKI.peerCert, mode: "644", owner: "root:root", content: peerCert },
         ]);

@@ -13,9 +13,14 @@ export interface CaArgs {
     stack: string;
     keyAlgorithm: KeyAlgorithm;
     validityDays: number;
+    /** What the CA signs, in its CN; the cluster CA's is "CA" (as before peers had their own). */
+    purpose: string;
 }
 
-/** A certificate authority for this etcd cluster alone (CIS: etcd must not trust the Kubernetes CA). */
+/**
+ * A certificate authority for this etcd cluster alone (CIS: etcd must not trust the Kubernetes CA). A cluster has
+ * two: one for servers and clients, one for peers, so no client certificate is ever accepted on a peer port.
+ */
 export class EtcdCa extends pulumi.ComponentResource {
     readonly certPem: pulumi.Output<string>;
     readonly keyPem: pulumi.Output<string>;
@@ -29,7 +34,7 @@ export class EtcdCa extends pulumi.ComponentResource {
         const key = new tls.PrivateKey(`${name}-key`, keyParameters(args.keyAlgorithm), { parent: this });
         const cert = new tls.SelfSignedCert(`${name}-cert`, {
             privateKeyPem: key.privateKeyPem,
-            subject: { commonName: `etcd-cluster ${args.stack} CA`, organization: ORGANIZATION },
+            subject: { commonName: `etcd-cluster ${args.stack} ${args.purpose}`, organization: ORGANIZATION },
             isCaCertificate: true,
             validityPeriodHours: args.validityDays * 24,
             allowedUses: [...USES.ca],

@@ -32,13 +32,14 @@ test("the CA is a CA for this cluster alone; admin and consumer certificates are
         assert.deepEqual([...(named(three, `${name}-cert`).inputs.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment"]);
     }
     for (const cert of byType(three, "tls:index/locallySignedCert:LocallySignedCert")) {
-        assert.equal(cert.inputs.caCertPem, `-----BEGIN CERTIFICATE-----\nFAKE CERT etcd-ca-cert\n-----END CERTIFICATE-----\n`, `${cert.name} is signed by the cluster CA`);
+        const ca = cert.name.endsWith("-peer-cert") ? "etcd-peer-ca-cert" : "etcd-ca-cert";
+        assert.equal(cert.inputs.caCertPem, `-----BEGIN CERTIFICATE-----\nFAKE CERT ${ca}\n-----END CERTIFICATE-----\n`, `${cert.name} is signed by ${ca}`);
     }
 });
 
 test("keys are ECDSA P-256 by default (the provider's P224 default is refused by etcd)", () => {
     const keys = byType(three, "tls:index/privateKey:PrivateKey");
-    assert.equal(keys.length, 1 + 3 * 2 + 1 + 1);
+    assert.equal(keys.length, 2 + 3 * 2 + 1 + 1);
     for (const k of keys) assert.deepEqual([k.inputs.algorithm, k.inputs.ecdsaCurve], ["ECDSA", "P256"], k.name);
 });
 
@@ -60,7 +61,7 @@ test("adding members re-issues no existing member's certificate; a rotation re-i
 
 test("no secret appears in any command string; keys travel on stdin, which is secret", () => {
     const commands = byType(three, "command:remote:Command");
-    assert.equal(commands.length, 3 * 3 + 1);
+    assert.equal(commands.length, 3 * 3 + 2);
     for (const c of commands) {
         for (const field of ["create", "update", "delete"]) {
             const text = String(c.inputs[field] ?? "");
@@ -113,5 +114,5 @@ test("members apply one after another; installs and bootstrap starts do not wait
 test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
     assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-2-apply", "etcd-2-configure", "etcd-2-install",
-        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-health"]);
+        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-auth", "etcd-health"]);
 });

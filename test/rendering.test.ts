@@ -7,7 +7,9 @@ import * as path from "path";
 import { validateConfig } from "../components/config";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "../components/environment";
 import { planMember } from "../components/plan";
+import { authPlan } from "../components/clients";
 import { renderApplyScript } from "../components/scripts/apply";
+import { renderAuthScript } from "../components/scripts/auth";
 import { renderConfigureScript } from "../components/scripts/configure";
 import { renderGateScript } from "../components/scripts/health";
 import { renderInstallScript } from "../components/scripts/install";
@@ -69,7 +71,8 @@ test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and envir
     assert.ok(env.ETCD_PEER_CERT_FILE && env.ETCD_PEER_KEY_FILE, "2.4 peer cert and key");
     assert.equal(env.ETCD_PEER_CLIENT_CERT_AUTH, "true", "2.5 peer-client-cert-auth");
     assert.equal(env.ETCD_PEER_AUTO_TLS, "false", "2.6 peer-auto-tls");
-    assert.equal(env.ETCD_TRUSTED_CA_FILE, env.ETCD_PEER_TRUSTED_CA_FILE, "2.7 one CA, the cluster's own");
+    assert.deepEqual([env.ETCD_TRUSTED_CA_FILE, env.ETCD_PEER_TRUSTED_CA_FILE], ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/peer-ca.crt"],
+        "2.7 CAs of this cluster's own; peers trust only theirs, so no client certificate is a peer");
     assert.match(execStart, / --data-dir=\/var\/lib\/etcd$/, "kube-bench finds the data dir only as a literal flag");
     assert.equal(env.ETCD_DATA_DIR, undefined, "an option set both as flag and variable is an error in etcd 3.4+");
     assert.ok(Object.values(env).every((v) => !v.startsWith("http://") || v === "http://127.0.0.1:2381"), "plaintext only for local metrics");
@@ -105,6 +108,7 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
         }),
         apply: renderApplyScript({ ...health, memberName: "etcd-1", clientUrl: members[0].clientUrl, dataDir: "/var/lib/etcd", configurationDigest: "abc", timeoutSeconds: 60 }),
         gate: renderGateScript({ ...health, timeoutSeconds: 60 }),
+        auth: renderAuthScript({ ...health, plan: authPlan(hosts.map((h) => h.name), [{ name: "kube-apiserver", prefix: "/registry/", gateway: false }, { name: "patroni", prefix: "/service/", gateway: true }]) }),
     };
     for (const [name, script] of Object.entries(scripts)) {
         const inner = path.join(tmp, `${name}.bash`);

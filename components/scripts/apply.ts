@@ -12,7 +12,7 @@ export interface ApplyOptions extends HealthOptions {
 }
 
 /** Files whose change requires a restart. The bootstrap environment is left out on purpose: etcd ignores it once it has data. */
-export const RESTART_FILES = [UNIT_FILE, ENV_FILE, PKI.ca, PKI.serverCert, PKI.serverKey, PKI.peerCert, PKI.peerKey];
+export const RESTART_FILES = [UNIT_FILE, ENV_FILE, PKI.ca, PKI.serverCert, PKI.serverKey, PKI.peerCert, PKI.peerKey, PKI.peerCa];
 
 /**
  * Starts or restarts etcd only when needed. A member with nothing running starts without waiting (at bootstrap no

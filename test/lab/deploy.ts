@@ -7,6 +7,12 @@ import { LabHosts } from "./hosts";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
+/** A named client's credentials, as files (see `clients` in cluster.json). */
+export interface ClientInfo { cert: string; key: string; user: string; passwordFile?: string; prefix: string }
+
+/** The lab's named clients unless a deployment sets its own: one JSON-gateway client, as Patroni would be. */
+export const LAB_CLIENTS = [{ name: "patroni", prefix: "/service/", gateway: true }];
+
 export interface ClusterInfo {
     netns: string;
     endpoints: string[];
@@ -18,6 +24,8 @@ export interface ClusterInfo {
     sshUser: string;
     /** etcdctl of the deployed version, runnable on this machine inside `netns`. */
     etcdctl: string;
+    /** Every named client (`clientCertificates`), by name. */
+    clients: Record<string, ClientInfo>;
 }
 
 export interface DeployResult { info: ClusterInfo; outputs: Record<string, unknown>; seconds: number }
@@ -31,6 +39,7 @@ export function labConfig(lab: LabHosts, extra: Record<string, unknown> = {}): R
         sshPrivateKey: fs.readFileSync(lab.sshKey, "utf8"),
         etcdVersion: lab.etcdVersion,
         etcdArchive: lab.etcdArchive,
+        clientCertificates: LAB_CLIENTS,
         ...extra,
     };
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [`etcd-cluster:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
@@ -93,6 +102,17 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         fs.chmodSync(file, mode);
         return file;
     };
+    const clientsDir = path.join(opts.dir, "clients");
+    fs.rmSync(clientsDir, { recursive: true, force: true });
+    fs.mkdirSync(clientsDir, { mode: 0o700 });
+    const clientOutputs = outputs.clientCertificates as Record<string, { certificate: string; privateKey: string; user: string; prefix: string; password?: string }>;
+    const clients = Object.fromEntries(Object.entries(clientOutputs).map(([name, c]): [string, ClientInfo] => [name, {
+        cert: write(`clients/${name}.crt`, c.certificate, 0o644),
+        key: write(`clients/${name}.key`, c.privateKey, 0o600),
+        user: c.user,
+        ...(c.password === undefined ? {} : { passwordFile: write(`clients/${name}.password`, c.password, 0o600) }),
+        prefix: c.prefix,
+    }]));
     const info: ClusterInfo = {
         netns: lab.netns,
         endpoints: outputs.clientEndpoints as string[],
@@ -103,6 +123,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         sshKey: lab.sshKey,
         sshUser: lab.sshUser,
         etcdctl: labEtcdctl(lab, opts.dir),
+        clients,
     };
     fs.writeFileSync(path.join(opts.dir, "cluster.json"), JSON.stringify(info, null, 2) + "\n");
     return { info, outputs, seconds: (Date.now() - started) / 1000 };
@@ -110,7 +131,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
 
 /** Removes what deployments left in the lab dir (keys and certificates, outputs, cluster.json); the cache stays. */
 export function forgetDeployments(dir: string): void {
-    for (const name of ["state.json", "run", "cluster.json", "ca.crt", "admin.crt", "admin.key", "bin"]) {
+    for (const name of ["state.json", "run", "cluster.json", "ca.crt", "admin.crt", "admin.key", "clients", "bin"]) {
         fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     }
 }
