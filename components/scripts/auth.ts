@@ -90,7 +90,7 @@ ensure_user() { # user has-password roles...: exactly these roles
 }
 check_password() { # user prefix: the password from standard input logs in, or is set
   local user=$1 prefix=$2
-  if ETCDCTL_USER=$user ETCDCTL_PASSWORD=\${passwords[$user]} a get "$prefix" --prefix --count-only >/dev/null 2>&1; then return 0; fi
+  if ETCDCTL_USER=$user ETCDCTL_PASSWORD=\${passwords[$user]} a get "$prefix" --prefix --keys-only --limit=1 >/dev/null 2>&1; then return 0; fi
   printf '%s\\n' "\${passwords[$user]}" | a user passwd "$user" --interactive=false >/dev/null
   note "set the password of $user"
 }
