@@ -12,6 +12,9 @@ export const PROJECT = "etcd-cluster";
 export const TARGETS = ["hosts", "aws", "gcp"] as const;
 export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-4096"] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+/** Steps that move a cluster whose peer certificates came from the cluster CA to a peer CA of its own (README). */
+export const PEER_CA_MIGRATIONS = ["none", "trust-both", "new-certificates"] as const;
+export type PeerCaMigration = (typeof PEER_CA_MIGRATIONS)[number];
 const MAX_QUOTA_BYTES = 8 * 1024 ** 3;
 
 export interface HostSpec { name: string; address: string; user: string; port: number }
@@ -41,6 +44,7 @@ export interface ClusterConfig {
     keyAlgorithm: KeyAlgorithm;
     extraSans: string[];
     clientCertificates: ClientSpec[];
+    peerCaMigration: PeerCaMigration;
 }
 
 /** Defaults; Pulumi.yaml declares the same values (a test keeps the two equal). */
@@ -63,6 +67,7 @@ export const DEFAULTS = {
     certValidityDays: 365,
     caValidityDays: 3650,
     keyAlgorithm: "ECDSA-P256",
+    peerCaMigration: "none",
 } as const;
 
 /** Raw values as the Pulumi CLI hands them over (strings, structured values as JSON text), or typed values in tests. */
@@ -230,6 +235,8 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
         return ok;
     }) as string[];
     const clientCertificates = parseClients(list("clientCertificates") ?? [], hosts.map((h) => h.name), bad);
+    const peerCaMigration = str("peerCaMigration", DEFAULTS.peerCaMigration);
+    if (!(PEER_CA_MIGRATIONS as readonly string[]).includes(peerCaMigration ?? "")) bad("peerCaMigration", peerCaMigration, `allowed: ${PEER_CA_MIGRATIONS.join(", ")} (see the README: moving an existing cluster to a peer CA of its own)`);
 
     if (errors.length) return { errors, warnings };
     return {
@@ -242,6 +249,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
             autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
             certRotation, certValidityDays: certValidityDays!, caValidityDays: caValidityDays!,
             keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates,
+            peerCaMigration: peerCaMigration as PeerCaMigration,
         },
     };
 }
@@ -250,7 +258,7 @@ export const CONFIG_KEYS = [
     "target", "nodeCount", "allowSingleMember", "size", "hosts", "etcdVersion", "etcdDownloadUrl", "etcdArchive",
     "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
     "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays",
-    "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates",
+    "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates", "peerCaMigration",
 ] as const;
 
 /** Reads the stack's configuration; throws one error listing every problem, so nothing is registered on bad input. */

@@ -50,7 +50,9 @@ export class EtcdMember extends pulumi.ComponentResource {
         const plan = pulumi.output(args.plan);
         const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, config.certRotation));
         const server = args.ca.issue(`${name}-server`, specs.server, config.certValidityDays, config.certRotation, this);
-        const peer = args.peerCa.issue(`${name}-peer`, specs.peer, config.certValidityDays, config.certRotation, this);
+        // While an existing cluster moves to its peer CA, peers trust both CAs, and at first keep their old certificates.
+        const peerIssuer = config.peerCaMigration === "trust-both" ? args.ca : args.peerCa;
+        const peer = peerIssuer.issue(`${name}-peer`, specs.peer, config.certValidityDays, config.certRotation, this);
         const connection = machine.connection;
         const triggers = [machine.identity];
         const step = (label: string, script: pulumi.Input<string>) => pulumi.output(script).apply((s) => remoteCommand(s, { user: machine.user, label: `${label} ${name}` }));
@@ -78,7 +80,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         ]);
         const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem, args.peerCa.certPem]).apply(([ca, serverCert, peerCert, peerCa]): HostFile[] => [
             { path: PKI.ca, mode: "644", owner: "root:root", content: ca },
-            { path: PKI.peerCa, mode: "644", owner: "root:root", content: peerCa },
+            { path: PKI.peerCa, mode: "644", owner: "root:root", content: config.peerCaMigration === "none" ? peerCa : `${peerCa}${ca}` },
             { path: PKI.serverCert, mode: "644", owner: "root:root", content: serverCert },
             { path: PKI.peerCert, mode: "644", owner: "root:root", content: peerCert },
         ]);
