@@ -5,12 +5,12 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { CONFIG_KEYS, DEFAULTS, RawConfig, validateConfig } from "../components/config";
 import { checkVersion } from "../components/versions";
-import { hostsConfig, runProgram } from "./support/program";
+import { hostsConfig, runProgram, testHostKey } from "./support/program";
 
 const exists = (p: string) => p.endsWith("etcd-v3.6.14-linux-amd64.tar.gz") || p.endsWith("etcd-v3.5.30-linux-amd64.tar.gz");
 
 function hosts(n: number): Array<Record<string, unknown>> {
-    return Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `10.0.0.${i + 1}` }));
+    return Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `10.0.0.${i + 1}`, hostKey: testHostKey(i + 1) }));
 }
 
 function validate(overrides: RawConfig, sshKeySet = true) {
@@ -54,25 +54,38 @@ test("nodeCount must match the number of hosts", () => {
 });
 
 test("host names must be unique DNS-1123 labels and addresses unique and valid", () => {
-    errorFor({ hosts: [...hosts(2), { name: "etcd-1", address: "10.0.0.9" }] }, "hosts[2].name", "etcd-1", /unique/);
-    errorFor({ hosts: [...hosts(2), { name: "Etcd_3", address: "10.0.0.9" }] }, "hosts[2].name", "Etcd_3", /DNS-1123 label/);
-    errorFor({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.1" }] }, "hosts[2].address", "10.0.0.1", /unique/);
-    assert.deepEqual(validate({ hosts: [...hosts(2), { name: "etcd-3", address: "fd00::3", port: 2222, user: "admin" }] }).errors, []);
+    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { ...hosts(3)[2], ...entry }] });
+    errorFor(third({ name: "etcd-1", address: "10.0.0.9" }), "hosts[2].name", "etcd-1", /unique/);
+    errorFor(third({ name: "Etcd_3", address: "10.0.0.9" }), "hosts[2].name", "Etcd_3", /DNS-1123 label/);
+    errorFor(third({ address: "10.0.0.1" }), "hosts[2].address", "10.0.0.1", /unique/);
+    assert.deepEqual(validate(third({ address: "fd00::3", port: 2222, user: "admin" })).errors, []);
 });
 
 test("host addresses are unicast IPs, written one way; ports are plain numbers; unknown host keys are typos", () => {
-    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.3", ...entry }] });
+    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.3", hostKey: testHostKey(3), ...entry }] });
     for (const address of ["300.1.1.1!", "999.1.1.1", "etcd-3.example.com", "*", "10.0.0.3/24"]) {
         errorFor(third({ address }), "hosts[2].address", address, /IPv4 or IPv6 address \(etcd listens on IP addresses\)/);
     }
     for (const [address, why] of [["0.0.0.0", /unspecified/], ["::", /unspecified/], ["127.0.0.1", /loopback/], ["::1", /loopback/], ["224.0.0.1", /multicast/], ["fe80::1", /link-local/]] as const) {
         errorFor(third({ address }), "hosts[2].address", address, why);
     }
-    errorFor({ hosts: [{ name: "etcd-1", address: "fd00::1" }, { name: "etcd-2", address: "fd00:0:0::2" }, { name: "etcd-3", address: "FD00::0:1" }] },
+    errorFor({ hosts: [{ address: "fd00::1" }, { address: "fd00:0:0::2" }, { address: "FD00::0:1" }].map((h, i) => ({ ...hosts(3)[i], ...h })) },
         "hosts[2].address", "FD00::0:1", /unique \(fd00::1 is listed twice\)/);
     for (const port of ["0x16", "1e1", " 22", "22.0", "0", "65536", -1]) errorFor(third({ port }), "hosts[2].port", String(port), /port number 1-65535 in plain digits/);
     assert.deepEqual(validate(third({ port: "2222" })).errors, []);
-    errorFor(third({ adress: "10.0.0.9" }), "hosts[2].adress", "10.0.0.9", /unknown key "adress"; allowed keys: name, address, user, port/);
+    errorFor(third({ adress: "10.0.0.9" }), "hosts[2].adress", "10.0.0.9", /unknown key "adress"; allowed keys: name, address, user, port, hostKey/);
+});
+
+test("every host needs its SSH host key, well formed, so no connection trusts whoever answers", () => {
+    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.3", ...entry }] });
+    errorFor(third({}), "hosts[2].hostKey", "null", /SSH public key as one line.*ssh-keyscan/);
+    const ed25519 = testHostKey(3);
+    for (const bad of ["AAAA", "ssh-ed25519", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", `ssh-rsa ${ed25519.split(" ")[1]}`, `${ed25519.slice(0, 40)}`]) {
+        errorFor(third({ hostKey: bad }), "hosts[2].hostKey", bad, /SSH public key as one line/);
+    }
+    const { target, errors } = validate(third({ hostKey: `  ${ed25519} root@etcd-3 ` }));
+    assert.deepEqual(errors, []);
+    assert.equal(target!.hosts[2].hostKey, ed25519, "the key is kept without its comment");
 });
 
 test("the cloud targets are refused by their own code until they exist", () => {

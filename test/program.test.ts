@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "path";
-import { byType, hostsConfig, named, runProgram, TEST_KEY } from "./support/program";
+import { byType, hostsConfig, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
 
 const three = runProgram(hostsConfig(3, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"] }));
 
@@ -70,6 +70,14 @@ test("no secret appears in any command string; keys travel on stdin, which is se
         }
         assert.ok(c.secretInputs.includes("connection"), `${c.name}: the connection holds the SSH key and must be secret`);
         assert.equal((c.inputs.connection as Record<string, unknown>).privateKey, TEST_KEY);
+    }
+});
+
+test("every connection to a host verifies that host's own key", () => {
+    for (const c of [...byType(three, "command:remote:Command"), ...byType(three, "command:remote:CopyToRemote")]) {
+        const connection = c.inputs.connection as Record<string, unknown>;
+        const member = Number(/^192\.0\.2\.1(\d)$/.exec(String(connection.host))?.[1]);
+        assert.equal(connection.hostKey, testHostKey(member), `${c.name} verifies ${connection.host}'s host key`);
     }
     for (const name of ["etcd-1", "etcd-2", "etcd-3"]) {
         const configure = named(three, `${name}-configure`);
