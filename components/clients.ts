@@ -27,11 +27,13 @@ const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const PREFIX = /^\/([A-Za-z0-9._-]+\/)+$/;
 const ENTRY = "a name (DNS-1123 label) or { name, prefix?, gateway? }";
 
+type Bad = (key: string, value: unknown, allowed: string) => void;
+
 /**
  * Reads `clientCertificates` entries: a string is `{ name, prefix: "/registry/", gateway: false }`. `bad` reports a
- * problem under its config key; names may not be `root` (the admin) or a member's name (members' own users).
+ * problem under its config key; a name may not be `root`, which is the admin.
  */
-export function parseClients(entries: unknown[], memberNames: string[], bad: (key: string, value: unknown, allowed: string) => void): ClientSpec[] {
+export function parseClients(entries: unknown[], bad: Bad): ClientSpec[] {
     const clients: ClientSpec[] = [];
     entries.forEach((entry, i) => {
         const key = `clientCertificates[${i}]`;
@@ -43,7 +45,6 @@ export function parseClients(entries: unknown[], memberNames: string[], bad: (ke
         const at = typeof entry === "string" ? key : `${key}.name`;
         if (typeof name !== "string" || !LABEL.test(name)) { bad(at, name, "expected a DNS-1123 label naming a consumer (e.g. kube-apiserver)"); return; }
         if (name === ADMIN_USER) { bad(at, name, "'root' is the admin certificate; name consumers after what they are"); return; }
-        if (memberNames.includes(name)) { bad(at, name, "a member has this name and its own etcd user; name consumers after what they are"); return; }
         if (clients.some((c) => c.name === name)) { bad(at, name, "client names must be unique"); return; }
         if (typeof prefix !== "string" || !PREFIX.test(prefix)) {
             bad(`${key}.prefix`, prefix, "expected a key prefix that starts and ends with '/' (e.g. /registry/ or /service/), of letters, digits, '.', '_', '-'");
@@ -57,6 +58,13 @@ export function parseClients(entries: unknown[], memberNames: string[], bad: (ke
 }
 
 /** A role of this program: read and write on `prefix`, or (members' marker role) nothing. */
+/** A client may not share a member's name: members' certificates carry it as CN and its user has the root role. */
+export function clientNameProblems(clients: ClientSpec[], memberNames: string[], bad: Bad): void {
+    clients.forEach((c, i) => {
+        if (memberNames.includes(c.name)) bad(`clientCertificates[${i}]`, c.name, "a member has this name and its own etcd user; name consumers after what they are");
+    });
+}
+
 export interface RolePlan { name: string; prefix?: string }
 export interface UserPlan { name: string; roles: string[]; password: boolean }
 export interface AuthPlan { roles: RolePlan[]; users: UserPlan[] }

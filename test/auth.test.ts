@@ -2,9 +2,9 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { authPlan, DEFAULT_CLIENT_PREFIX, gatewayPassword, parseClients, prefixRangeEnd } from "../components/clients";
 import { validateConfig } from "../components/config";
-import { byType, hostsConfig, named, runProgram } from "./support/program";
+import { byType, hostsConfig, named, runProgram, testHostKey } from "./support/program";
 
-const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}` }));
+const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}`, hostKey: testHostKey(i) }));
 const clientsConfig = ["kube-apiserver", { name: "patroni", prefix: "/service/", gateway: true }];
 const run = runProgram(hostsConfig(3, { clientCertificates: clientsConfig }));
 
@@ -45,7 +45,7 @@ test("bad client entries are refused, naming the key, the value and what is allo
 });
 
 test("the auth plan: root and every member are root; each client may read and write its prefix only", () => {
-    const clients = parseClients(clientsConfig, [], () => assert.fail("valid"));
+    const clients = parseClients(clientsConfig, () => assert.fail("valid"));
     assert.deepEqual(authPlan(["etcd-1", "etcd-2"], clients), {
         roles: [
             { name: "etcd-cluster-member" },
