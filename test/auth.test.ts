@@ -134,3 +134,16 @@ test("outputs: each client's certificate, key, user and prefix, and a gateway cl
     assert.deepEqual([clients["kube-apiserver"].user, clients["kube-apiserver"].prefix], ["kube-apiserver", "/registry/"]);
     assert.deepEqual([clients.patroni.user, clients.patroni.prefix], ["patroni", "/service/"]);
 });
+
+test("peerCaMigration: trust-both keeps cluster-CA peer certificates and trusts both CAs; new-certificates switches issuers first", () => {
+    const pem = (name: string) => `-----BEGIN CERTIFICATE-----\nFAKE CERT ${name}\n-----END CERTIFICATE-----\n`;
+    for (const [step, issuer, trust] of [["trust-both", "etcd-ca-cert", pem("etcd-peer-ca-cert") + pem("etcd-ca-cert")],
+        ["new-certificates", "etcd-peer-ca-cert", pem("etcd-peer-ca-cert") + pem("etcd-ca-cert")]] as const) {
+        const r = runProgram(hostsConfig(3, { peerCaMigration: step }));
+        assert.equal(named(r, "etcd-2-peer-cert").inputs.caCertPem, pem(issuer), step);
+        const stdin = String(named(r, "etcd-2-configure").inputs.stdin).trim().split("\n").map((l) => l.split(" "));
+        assert.equal(Buffer.from(stdin.find(([p]) => p === "/etc/etcd/pki/peer-ca.crt")![3], "base64").toString(), trust, step);
+    }
+    const { errors } = validateConfig({ hosts, peerCaMigration: "later" }, { sshKeySet: true });
+    assert.match(errors.join("\n"), /^etcd-cluster:peerCaMigration: "later" is not allowed; allowed: none, trust-both, new-certificates/m);
+});
