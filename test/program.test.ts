@@ -60,7 +60,7 @@ test("adding members re-issues no existing member's certificate; a rotation re-i
 
 test("no secret appears in any command string; keys travel on stdin, which is secret", () => {
     const commands = byType(three, "command:remote:Command");
-    assert.equal(commands.length, 3 * 3 + 1);
+    assert.equal(commands.length, 3 * 5 + 1);
     for (const c of commands) {
         for (const field of ["create", "update", "delete"]) {
             const text = String(c.inputs[field] ?? "");
@@ -112,6 +112,7 @@ test("members apply one after another; installs and bootstrap starts do not wait
 
 test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
-    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-2-apply", "etcd-2-configure", "etcd-2-install",
-        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-health"]);
+    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-1-preflight", "etcd-1-trust",
+        "etcd-2-apply", "etcd-2-configure", "etcd-2-install", "etcd-2-preflight", "etcd-2-trust",
+        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-3-preflight", "etcd-3-trust", "etcd-health"]);
 });
