@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
-import { Machine } from "./machine";
+import { Machine } from "./targets/machine";
 import { CaRecipe, renderPreflightScript, renderTrustScript } from "./scripts/guards";
 import { remoteCommand } from "./scripts/remote";
 

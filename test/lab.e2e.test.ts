@@ -149,9 +149,12 @@ test("a configuration change with a certificate rotation rolls out one member at
     assertHealthy(3);
 });
 
-test("a 5-member lab installs etcd from a release mirror, refuses a tampered checksum, and is healthy", { skip }, async () => {
+test("a 5-member lab refuses a host whose key does not match, installs etcd from a release mirror, refuses a tampered checksum, and is healthy", { skip }, async () => {
     await labDown({ dir: DIR, log });
     lab = await timed("hosts up (5)", () => labUp({ count: 5, dir: DIR, log }));
+    const impostor = { ...lab, hosts: lab.hosts.map((h, i) => (i === 0 ? { ...h, hostKey: lab.hosts[1].hostKey } : h)) };
+    await assert.rejects(deploy(impostor, { dir: DIR }), /etcd-1[\s\S]*Host key verification failed/);
+    assert.equal(ssh(lab.hosts[0].address, "ls -d /etc/etcd /opt/etcd /var/tmp/etcd-* 2>/dev/null | wc -l"), "0", "nothing reached the host whose key did not match");
     const mirrorDir = path.join(DIR, "mirror");
     fs.rmSync(mirrorDir, { recursive: true, force: true });
     layOutMirror(mirrorDir, lab.etcdArchive, lab.etcdVersion, "0".repeat(64));
