@@ -2,7 +2,8 @@
 import { spawn } from "node:child_process";
 import { ClusterInfo, etcdctlCommand } from "../lab/deploy";
 
-export interface PerfResult { pass: boolean; writesPerSecond: number; output: string }
+/** `verdicts`: etcdctl's lines on throughput, slowest request and spread, e.g. "FAIL: Throughput too low: 139 writes/s". */
+export interface PerfResult { pass: boolean; writesPerSecond: number; verdicts: string[] }
 
 export function checkPerf(info: ClusterInfo, load: string): Promise<PerfResult> {
     // Compaction and defragmentation afterwards, so every run starts from the same small keyspace.
@@ -17,7 +18,8 @@ export function checkPerf(info: ClusterInfo, load: string): Promise<PerfResult> 
         child.on("close", (code) => {
             const rate = /Throughput (?:is|too low:) (\d+) writes\/s/.exec(output);
             if (!rate) return reject(new Error(`etcdctl check perf --load=${load} gave no throughput (exit ${code}):\n${output.slice(-2000)}`));
-            resolve({ pass: code === 0 && /^PASS\s*$/m.test(output), writesPerSecond: Number(rate[1]), output });
+            const verdicts = output.split("\n").map((l) => l.trim()).filter((l) => /(Throughput|Slowest request|Stddev)/.test(l));
+            resolve({ pass: code === 0 && /^PASS\s*$/m.test(output), writesPerSecond: Number(rate[1]), verdicts });
         });
     });
 }

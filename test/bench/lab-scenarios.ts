@@ -32,6 +32,7 @@ async function redeploy(ctx: LabContext, lab: LabHosts, info: ClusterInfo): Prom
     const pids = mainPids(info);
     const r = await deploy(lab, { dir: ctx.dir, extraConfig: CONFIG });
     if (mainPids(info).join() !== pids.join()) throw new Error("a re-deploy that changes nothing restarted etcd: its time would measure something else");
+    ctx.log(`re-deploy that changes nothing: ${r.seconds.toFixed(1)} s`);
     ctx.results.add("re-deploy that changes nothing, 3 members", "s", "ours", r.seconds);
 }
 
@@ -52,6 +53,7 @@ async function rollingChange(ctx: LabContext, lab: LabHosts, info: ClusterInfo, 
     }
     const restarted = mainPids(info).filter((pid, i) => pid !== pids[i]).length;
     if (restarted !== info.members.length) throw new Error(`the rolling change restarted ${restarted} of ${info.members.length} members`);
+    ctx.log(`rolling change: ${seconds.toFixed(1)} s; writer: ${report.acked.length} acknowledged, ${report.failed} failed, longest gap ${report.longestGapMs} ms; one write ${roundTrip.toFixed(0)} ms`);
     const r = ctx.results;
     r.add("rolling change of every member (snapshotCount), 3 members", "s", "ours", seconds);
     r.add("rolling change: longest gap between acknowledged writes", "ms", "ours", report.longestGapMs);
@@ -70,9 +72,9 @@ export async function deployScenarios(ctx: LabContext, opts: BenchOptions): Prom
     };
     for (const n of sizes) {
         for (let run = 1; run <= opts.runs; run++) {
-            ctx.log(`deploy, ${n} members, run ${run}/${opts.runs}`);
             const lab = await freshHosts(ctx, n);
             const r = await deploy(lab, { dir: ctx.dir, extraConfig: CONFIG });
+            ctx.log(`deploy, ${n} members, run ${run}/${opts.runs}: ${r.seconds.toFixed(1)} s`);
             ctx.results.add(`deploy to healthy from fresh hosts, ${n} members`, "s", "ours", r.seconds);
             if (n === 3) await afterDeploy(lab, r.info, run);
         }
@@ -100,16 +102,17 @@ export async function sideBySideScenarios(ctx: LabContext, opts: BenchOptions): 
     for (let run = 1; opts.only.has("failover") && run <= opts.runs; run++) {
         for (const [event, what] of events) {
             for (const [side, info] of both(run)) {
-                ctx.log(`${what}, ${side}, run ${run}/${opts.runs}`);
-                ctx.results.add(`write unavailability after ${what} (to first acknowledged write)`, "ms", side, await leaderOutageMs(info, event, `bench/${event}/${run}/`));
+                const ms = await leaderOutageMs(info, event, `bench/${event}/${run}/`);
+                ctx.log(`${what}, ${side}, run ${run}/${opts.runs}: ${ms} ms`);
+                ctx.results.add(`write unavailability after ${what} (to first acknowledged write)`, "ms", side, ms);
             }
         }
     }
     for (let run = 1; opts.only.has("perf") && run <= opts.runs; run++) {
         for (const load of opts.loads) {
             for (const [side, info] of both(run)) {
-                ctx.log(`etcdctl check perf --load=${load}, ${side}, run ${run}/${opts.runs}`);
                 const r = await checkPerf(info, load);
+                ctx.log(`etcdctl check perf --load=${load}, ${side}, run ${run}/${opts.runs}: ${r.verdicts.join("; ")}`);
                 ctx.results.add(`etcdctl check perf --load=${load}: result`, "pass", side, r.pass ? 1 : 0);
                 ctx.results.add(`etcdctl check perf --load=${load}: throughput`, "writes/s", side, r.writesPerSecond);
             }
