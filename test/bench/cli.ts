@@ -12,7 +12,7 @@ import { forgetDeployments } from "../lab/deploy";
 import { labDown } from "../lab/hosts";
 import { labDir } from "../lab/lab-id";
 import { deployScenarios, LabContext, sideBySideScenarios, TIER } from "./lab-scenarios";
-import { load, machine } from "./machine";
+import { Load, load, machine } from "./machine";
 import { BenchOptions, parseOptions } from "./options";
 import { evaluateProgram } from "./program-eval";
 import { Results, summaries, table } from "./results";
@@ -57,23 +57,16 @@ async function measure(opts: BenchOptions, results: Results): Promise<void> {
     }
 }
 
-async function main(): Promise<void> {
-    const opts = parseOptions(process.argv.slice(2));
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-        process.on(signal, () => {
-            log(`${signal}: stopping`);
-            const exit = () => process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
-            (usesLab(opts) ? tearDown() : Promise.resolve()).then(exit, (e: Error) => { log(`teardown failed: ${e.message}`); exit(); });
-        });
-    }
-    const started = new Date();
-    const before = load();
-    const results = new Results();
-    await measure(opts, results);
+interface Run { opts: BenchOptions; started: Date; before: Load; results: Results }
+
+/** Prints the table and writes the JSON; `incomplete` says why only some figures exist (a failure, a signal). */
+function report(run: Run, incomplete?: string): void {
+    const { opts, started, before, results } = run;
     const after = load();
     const host = machine();
     const header = [
         `etcd-cluster bench, ${started.toISOString()}: ${opts.runs} run(s) per scenario; values min / median / max (one value: one run)`,
+        ...(incomplete ? [`INCOMPLETE (${incomplete}): figures measured so far`] : []),
         `machine: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB memory, Linux ${host.kernel}, Node ${host.node}`,
         `load: 1-minute load average ${before.loadAverage1m.toFixed(2)} at start, ${after.loadAverage1m.toFixed(2)} at end; ` +
         `other labs' hosts running: ${before.otherLabHosts} at start, ${after.otherLabHosts} at end`,
@@ -82,9 +75,33 @@ async function main(): Promise<void> {
     console.log(`${header.join("\n")}\n\n${table(results.rows)}`);
     const out = path.join(DIR, "bench", `bench-${started.toISOString().replace(/[:.]/g, "-")}.json`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify({ started: started.toISOString(), finished: new Date().toISOString(), options: { ...opts, only: [...opts.only] },
-        machine: host, load: { before, after }, tier: TIER, rows: summaries(results.rows) }, null, 2) + "\n");
+    fs.writeFileSync(out, JSON.stringify({ started: started.toISOString(), finished: new Date().toISOString(), incomplete,
+        options: { ...opts, only: [...opts.only] }, machine: host, load: { before, after }, tier: TIER, rows: summaries(results.rows) }, null, 2) + "\n");
     console.log(`\nfigures as JSON: ${out}`);
+}
+
+async function main(): Promise<void> {
+    const opts = parseOptions(process.argv.slice(2));
+    const run: Run = { opts, started: new Date(), before: load(), results: new Results() };
+    let stopping = false;
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.on(signal, () => {
+            if (stopping) return;
+            stopping = true;
+            log(`${signal}: stopping`);
+            const exit = () => { report(run, signal); process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1)); };
+            // The measuring code runs on until the process exits: a second pass removes what it made during the first.
+            const sweep = () => tearDown().then(() => labDown({ dir: DIR, log }));
+            (usesLab(opts) ? sweep() : Promise.resolve()).then(exit, (e: Error) => { log(`teardown failed: ${e.message}`); exit(); });
+        });
+    }
+    try {
+        await measure(opts, run.results);
+    } catch (e) {
+        if (run.results.rows.length > 0) report(run, `failed: ${(e as Error).message.split("\n")[0]}`);
+        throw e;
+    }
+    report(run);
 }
 
 main().catch((e: Error) => {
