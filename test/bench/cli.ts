@@ -83,24 +83,28 @@ function report(run: Run, incomplete?: string): void {
 async function main(): Promise<void> {
     const opts = parseOptions(process.argv.slice(2));
     const run: Run = { opts, started: new Date(), before: load(), results: new Results() };
-    let stopping = false;
+    // Set on a signal; the handler reports and exits once the lab is down, whatever the measuring code does meanwhile.
+    let stopping: Promise<void> | undefined;
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
         process.on(signal, () => {
             if (stopping) return;
-            stopping = true;
             log(`${signal}: stopping`);
             const exit = () => { report(run, signal); process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1)); };
-            // The measuring code runs on until the process exits: a second pass removes what it made during the first.
-            const sweep = () => tearDown().then(() => labDown({ dir: DIR, log }));
-            (usesLab(opts) ? sweep() : Promise.resolve()).then(exit, (e: Error) => { log(`teardown failed: ${e.message}`); exit(); });
+            // The measuring code runs on until the process exits (a lab half up tears itself down too, racing this
+            // one): a second pass removes what either left, and only its failure counts.
+            const sweep = () => tearDown().catch((e: Error) => log(`first teardown pass: ${e.message.split("\n")[0]}`)).then(() => labDown({ dir: DIR, log }));
+            stopping = (usesLab(opts) ? sweep() : Promise.resolve()).then(exit, (e: Error) => { log(`teardown failed: ${e.message}`); exit(); });
         });
     }
     try {
         await measure(opts, run.results);
     } catch (e) {
+        // Failing because the lab was torn away under it is the signal's doing: the handler reports that.
+        if (stopping) return stopping;
         if (run.results.rows.length > 0) report(run, `failed: ${(e as Error).message.split("\n")[0]}`);
         throw e;
     }
+    if (stopping) return stopping;
     report(run);
 }
 
