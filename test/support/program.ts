@@ -7,6 +7,8 @@ export interface ProgramRun {
     error?: string;
     resources: Recorded[];
     outputs: Record<string, { value: unknown; secret: boolean }>;
+    /** From loading index.ts to the last resource registered (includes the mocks' simulated remote-step time). */
+    evaluationMs: number;
 }
 
 export const TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n";
