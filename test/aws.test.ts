@@ -1,5 +1,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
 import { RawConfig, validateConfig } from "../components/config";
 import { SIZES, loadTiers } from "../sizing";
 import { AwsTarget } from "../components/targets/aws/config";
@@ -208,4 +211,12 @@ test("an instance type override with at least the tier's vCPUs and memory is tak
     const { target, errors } = validate({ instanceType: "m7i.xlarge" }, { size: "medium" });
     assert.deepEqual(errors, []);
     assert.deepEqual([(target as AwsTarget).instanceType, (target as AwsTarget).nitro], ["m7i.xlarge", true]);
+});
+
+test("the example AWS stack file is a valid configuration", () => {
+    const doc = yaml.load(fs.readFileSync(path.join(__dirname, "..", "Pulumi.aws-example.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const raw = Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^etcd-cluster:/, ""), v]));
+    const { errors, target } = validateConfig(raw, { sshKeySet: false });
+    assert.deepEqual(errors, []);
+    assert.equal(target?.kind, "aws");
 });
