@@ -105,7 +105,8 @@ test("every host runs etcd as etcd, with private directories and keys, enabled, 
 test("deploying again changes nothing: same etcd processes, same members", { skip }, async () => {
     const pids = mainPids();
     const ids = assertHealthy(3);
-    await timed("re-deploy, nothing to change (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }));
+    const again = await timed("re-deploy, nothing to change (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }));
+    assert.deepEqual(again.changes, [], "no resource changed, so no command ran");
     assert.deepEqual(mainPids(), pids, "no etcd process restarted");
     assert.deepEqual(assertHealthy(3), ids, "same member IDs");
 });
@@ -160,7 +161,9 @@ test("a configuration change with a certificate rotation rolls out one member at
 });
 
 test("a 5-member lab refuses a host whose key does not match, installs etcd from a release mirror, refuses a tampered checksum, and is healthy", { skip }, async () => {
+    // A new lab and a new deployment: the runtime's state of the 3-member one would describe hosts that are gone.
     await labDown({ dir: DIR, log });
+    forgetDeployments(DIR);
     lab = await timed("hosts up (5)", () => labUp({ count: 5, dir: DIR, log }));
     const mirrorDir = path.join(DIR, "mirror");
     fs.rmSync(mirrorDir, { recursive: true, force: true });
