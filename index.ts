@@ -3,6 +3,8 @@ import { EtcdCluster } from "./components/cluster";
 import { loadStackConfig } from "./components/config";
 import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
+import { awsMachines } from "./components/targets/aws/machines";
+import { downloadPort } from "./components/targets/cloud/downloads";
 
 // Validation throws before any resource is registered.
 const { config, target, sshPrivateKey } = loadStackConfig();
@@ -10,7 +12,11 @@ const { config, target, sshPrivateKey } = loadStackConfig();
 // The one place that picks the target: each only makes machines; the cluster on top is the same.
 function machines(): Machine[] {
     switch (target.kind) {
-        case "hosts": return hostMachines(target, sshPrivateKey);
+        case "hosts": return hostMachines(target, sshPrivateKey!);
+        case "aws": return awsMachines(target, {
+            names: Array.from({ length: config.nodeCount }, (_, i) => `etcd-${i + 1}`),
+            downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
+        });
     }
 }
 

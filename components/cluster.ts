@@ -65,6 +65,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
         const members: EtcdMember[] = [];
         for (const { member: machine, after } of restartOrder(machines)) {
+            machine.holdChangesUntil?.(after && members.find((m) => m.memberName === after.name)!.applied);
             members.push(new EtcdMember(machine.name, {
                 machine, config, ca, token, stack, gomaxprocs, install,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),

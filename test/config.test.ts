@@ -85,11 +85,11 @@ test("every host needs its SSH host key, well formed, so no connection trusts wh
     }
     const { target, errors } = validate(third({ hostKey: `  ${ed25519} root@etcd-3 ` }));
     assert.deepEqual(errors, []);
-    assert.equal(target!.hosts[2].hostKey, ed25519, "the key is kept without its comment");
+    assert.equal(target!.kind === "hosts" && target!.hosts[2].hostKey, ed25519, "the key is kept without its comment");
 });
 
-test("the cloud targets are refused by their own code until they exist", () => {
-    for (const target of ["aws", "gcp"]) errorFor({ target }, "target", target, new RegExp(`target "${target}" is not available yet`));
+test("the gcp target is refused by its own code until it exists", () => {
+    errorFor({ target: "gcp" }, "target", "gcp", /target "gcp" is not available yet/);
 });
 
 test("enableV2 is accepted with a deprecation warning on etcd 3.5 and refused on 3.6, which removed the v2 API", () => {
@@ -177,6 +177,6 @@ test("Pulumi.yaml declares every key with a description and the same defaults as
         assert.equal(String(project.config[key]?.default), String(value), `default of ${key}`);
     }
     for (const [key, decl] of Object.entries(project.config)) assert.ok(decl.description, `${key} has no description`);
-    // `hosts` is a list of objects, which the project file's schema cannot type; the README documents it.
-    for (const key of [...CONFIG_KEYS.filter((k) => k !== "hosts"), "sshPrivateKey"]) assert.ok(project.config[key], `${key} is not declared`);
+    // `hosts` (a list of objects) and `aws` (an object) are beyond what the project file's schema can type; the README documents them.
+    for (const key of [...CONFIG_KEYS.filter((k) => k !== "hosts" && k !== "aws"), "sshPrivateKey"]) assert.ok(project.config[key], `${key} is not declared`);
 });
