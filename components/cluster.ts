@@ -8,6 +8,7 @@ import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { Machine } from "./machine";
+import { expectedSha256 } from "./releaseChecksums";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
@@ -26,7 +27,7 @@ export const APPLY_TIMEOUT_SECONDS = 180;
 
 /** How etcd reaches the hosts: downloaded there, or uploaded from a local release tarball. */
 export function installSource(config: ClusterConfig): InstallSource & { localPath?: string } {
-    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl };
+    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl, sha256: expectedSha256(config.etcdVersion, config.etcdSha256) };
     return {
         kind: "archive",
         localPath: config.etcdArchive,

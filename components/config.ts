@@ -4,6 +4,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SIZES, Size, loadTiers } from "../sizing";
 import { DEFAULT_ETCD_VERSION, checkVersion } from "./versions";
+import { ETCD_RELEASE_SHA256 } from "./etcdChecksums";
+import { SHA256_HEX, expectedSha256, pinnedSummary } from "./releaseChecksums";
+import { sha256 } from "./digest";
 
 /** Stack configuration: every `etcd-cluster:*` key, read and validated in one place before any resource exists. */
 
@@ -25,6 +28,8 @@ export interface ClusterConfig {
     etcdDownloadUrl: string;
     /** Absolute path of a local release tarball uploaded instead of downloading. */
     etcdArchive?: string;
+    /** SHA-256 the release tarball must have, for versions (or builds) whose checksum is not pinned in the program. */
+    etcdSha256?: string;
     heartbeatIntervalMs: number;
     electionTimeoutMs: number;
     snapshotCount: number;
@@ -77,10 +82,11 @@ export function isIp(value: string): boolean { return net.isIP(value) !== 0; }
 export function isDnsName(value: string): boolean { return value.length <= 253 && DNS_NAME.test(value); }
 
 /** Checks every key and reports every problem at once; `fileExists` is injectable for tests. */
-export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileExists?: (p: string) => boolean; cwd?: string }): ValidationResult {
+export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileExists?: (p: string) => boolean; sha256File?: (p: string) => string; cwd?: string }): ValidationResult {
     const errors: string[] = [];
     const warnings: string[] = [];
     const fileExists = opts.fileExists ?? fs.existsSync;
+    const sha256File = opts.sha256File ?? ((p: string) => sha256(fs.readFileSync(p)));
     const bad = (key: string, value: unknown, allowed: string) =>
         errors.push(`${PROJECT}:${key}: ${JSON.stringify(value)} is not allowed; ${allowed}`);
 
@@ -173,7 +179,18 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
     warnings.push(...versionCheck.warnings);
 
     const etcdDownloadUrl = (str("etcdDownloadUrl", DEFAULTS.etcdDownloadUrl) ?? "").replace(/\/+$/, "");
-    if (!/^https?:\/\/[^\s'"`$\\]+$/.test(etcdDownloadUrl)) bad("etcdDownloadUrl", etcdDownloadUrl, "expected an http(s) URL of a mirror laid out like the official releases (<url>/v<version>/etcd-v<version>-linux-<arch>.tar.gz and SHA256SUMS)");
+    if (!/^https:\/\/[^\s'"`$\\]+$/.test(etcdDownloadUrl)) bad("etcdDownloadUrl", etcdDownloadUrl, "expected an https URL of a mirror laid out like the official releases (<url>/v<version>/etcd-v<version>-linux-<arch>.tar.gz); plain http is refused");
+
+    let etcdSha256 = str("etcdSha256")?.trim().toLowerCase() || undefined;
+    if (etcdSha256 !== undefined && !SHA256_HEX.test(etcdSha256)) {
+        bad("etcdSha256", raw.etcdSha256, "expected the 64 hex digits of a SHA-256 (as in a release's SHA256SUMS)");
+        etcdSha256 = undefined;
+    } else if (etcdSha256 === undefined && !versionCheck.error && !ETCD_RELEASE_SHA256[etcdVersion]) {
+        errors.push(`${PROJECT}:etcdSha256: is not set; etcd ${etcdVersion} has no checksum pinned in this program (pinned: ${pinnedSummary()}), ` +
+            `and a checksum from the download mirror proves nothing; set it to the SHA-256 of etcd-v${etcdVersion}-linux-<arch>.tar.gz checked against a source you trust (\`pulumi config set etcdSha256 <hex>\`)`);
+    } else if (etcdSha256 !== undefined && ETCD_RELEASE_SHA256[etcdVersion] && !Object.values(ETCD_RELEASE_SHA256[etcdVersion]).includes(etcdSha256)) {
+        warnings.push(`${PROJECT}:etcdSha256 is not the published checksum of any etcd ${etcdVersion} release tarball: the archive installed is not the official release`);
+    }
 
     let etcdArchive = str("etcdArchive");
     if (etcdArchive) {
@@ -183,6 +200,15 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
         if (!fileExists(etcdArchive)) bad("etcdArchive", etcdArchive, "the file does not exist; expected the path of an official release tarball etcd-v<version>-linux-<arch>.tar.gz");
         else if (!m) bad("etcdArchive", etcdArchive, "expected an official release tarball named etcd-v<version>-linux-<amd64|arm64>.tar.gz");
         else if (m[1] !== etcdVersion) bad("etcdArchive", etcdArchive, `the archive holds etcd ${m[1]} but ${PROJECT}:etcdVersion is ${etcdVersion}; they must match`);
+        else {
+            const expected = expectedSha256(etcdVersion, etcdSha256)[m[2] as "amd64" | "arm64"];
+            const actual = sha256File(etcdArchive);
+            if (expected === undefined) bad("etcdArchive", etcdArchive, `no checksum of etcd ${etcdVersion} for ${m[2]} is pinned in this program; set ${PROJECT}:etcdSha256`);
+            else if (actual !== expected) {
+                bad("etcdArchive", etcdArchive, `its SHA-256 is ${actual}, but ${etcdSha256 ? `${PROJECT}:etcdSha256` : `the published checksum of ${m[0]}`} is ${expected}: ` +
+                    "the file is not the release it is named after");
+            }
+        }
     } else {
         etcdArchive = undefined;
     }
@@ -239,7 +265,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
         errors, warnings,
         config: {
             target: "hosts", nodeCount: nodeCount!, allowSingleMember, size: size as Size, hosts,
-            etcdVersion, etcdDownloadUrl, etcdArchive,
+            etcdVersion, etcdDownloadUrl, etcdArchive, etcdSha256,
             heartbeatIntervalMs: heartbeatIntervalMs!, electionTimeoutMs: electionTimeoutMs!, snapshotCount: snapshotCount!,
             quotaBackendBytes: quotaBackendBytes!, autoCompactionMode: autoCompactionMode as "periodic" | "revision",
             autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
@@ -250,7 +276,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
 }
 
 export const CONFIG_KEYS = [
-    "target", "nodeCount", "allowSingleMember", "size", "hosts", "etcdVersion", "etcdDownloadUrl", "etcdArchive",
+    "target", "nodeCount", "allowSingleMember", "size", "hosts", "etcdVersion", "etcdDownloadUrl", "etcdArchive", "etcdSha256",
     "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
     "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays",
     "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates",

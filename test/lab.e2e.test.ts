@@ -11,7 +11,7 @@ import * as path from "path";
 import { ClusterInfo, deploy, etcdctl, EtcdctlOptions, forgetDeployments } from "./lab/deploy";
 import { assertHealthy as assertHealthyOn, etcdctlAsync as etcdctlAsyncOn, mainPids as mainPidsOn, missingWrites, ok as okOn, ssh as sshOn, startWriter } from "./lab/e2e-support";
 import { LabHosts, labDown, labUp } from "./lab/hosts";
-import { layOutMirror, startMirror } from "./lab/mirror";
+import { layOutMirror, startMirror, trustMirrorCommand } from "./lab/mirror";
 import { labDir } from "./lab/lab-id";
 
 const DIR = labDir();
@@ -159,21 +159,27 @@ test("a configuration change with a certificate rotation rolls out one member at
     assertHealthy(3);
 });
 
-test("a 5-member lab installs etcd from a release mirror, refuses a tampered checksum, and is healthy", { skip }, async () => {
+test("a 5-member lab installs etcd from an https release mirror, refuses a tampered tarball (even with a matching SHA256SUMS) and a redirect to http, and is healthy", { skip }, async () => {
     await labDown({ dir: DIR, log });
     lab = await timed("hosts up (5)", () => labUp({ count: 5, dir: DIR, log }));
     const mirrorDir = path.join(DIR, "mirror");
     fs.rmSync(mirrorDir, { recursive: true, force: true });
-    layOutMirror(mirrorDir, lab.etcdArchive, lab.etcdVersion, "0".repeat(64));
+    const tampered = path.join(DIR, "tampered.tar.gz");
+    fs.writeFileSync(tampered, Buffer.concat([fs.readFileSync(lab.etcdArchive), Buffer.from("tampered")]));
+    layOutMirror(mirrorDir, tampered, lab.etcdVersion, path.basename(lab.etcdArchive));
     const mirror = await startMirror(mirrorDir);
     try {
+        // The hosts are new, but reached the same way (namespace, key, user) as those `info` describes.
+        for (const h of lab.hosts) ssh(h.address, trustMirrorCommand(mirror.caPem));
         const download = { etcdArchive: "", etcdDownloadUrl: mirror.url };
         await assert.rejects(deploy(lab, { dir: DIR, extraConfig: download }), /computed checksum did NOT match/);
+        await assert.rejects(deploy(lab, { dir: DIR, extraConfig: { ...download, etcdDownloadUrl: `${mirror.url}/to-http` } }), /Protocol "http" not supported or disabled|protocol.*http/i);
         layOutMirror(mirrorDir, lab.etcdArchive, lab.etcdVersion);
         info = (await timed("deploy to healthy (5 members, from the mirror)", () => deploy(lab, { dir: DIR, extraConfig: download, log: () => undefined }))).info;
     } finally {
         await mirror.stop();
         fs.rmSync(mirrorDir, { recursive: true, force: true });
+        fs.rmSync(tampered, { force: true });
     }
     assertHealthy(5);
     for (const m of info.members) {

@@ -12,6 +12,7 @@ import { renderConfigureScript } from "../components/scripts/configure";
 import { renderGateScript } from "../components/scripts/health";
 import { renderInstallScript } from "../components/scripts/install";
 import { remoteCommand } from "../components/scripts/remote";
+import { expectedSha256 } from "../components/releaseChecksums";
 import { renderUnit } from "../components/unit";
 import { SIZES, loadTiers } from "../sizing";
 
@@ -85,7 +86,7 @@ test("bootstrap-only settings live apart, with every member and a cluster token"
 });
 
 test("the corruption checks are switched on with the flag names of each etcd line", () => {
-    assert.equal(memberEnvironment(members[0], configFor("small", "3.5.33")).ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK, "true");
+    assert.equal(memberEnvironment(members[0], configFor("small", "3.5.27")).ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK, "true");
     const six = memberEnvironment(members[0], configFor("small", "3.6.14"));
     assert.equal(six.ETCD_FEATURE_GATES, "InitialCorruptCheck=true,CompactHashCheck=true");
     assert.equal(Object.keys(six).filter((k) => k.startsWith("ETCD_EXPERIMENTAL")).length, 0);
@@ -96,7 +97,7 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
     const config = configFor("small");
     const health = { etcdVersion: "3.6.14", endpoints: members.map((m) => m.clientUrl) };
     const scripts: Record<string, string> = {
-        "install-download": renderInstallScript("3.6.14", { kind: "download", baseUrl: config.etcdDownloadUrl }),
+        "install-download": renderInstallScript("3.6.14", { kind: "download", baseUrl: config.etcdDownloadUrl, sha256: expectedSha256("3.6.14") }),
         "install-archive": renderInstallScript("3.6.14", { kind: "archive", fileName: "etcd-v3.6.14-linux-amd64.tar.gz", sha256: "ab".repeat(32) }),
         configure: renderConfigureScript({
             memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal",
@@ -118,4 +119,22 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
             assert.equal(sh.status, 0, `${name} wrapper (${user}):\n${sh.out}`);
         }
     }
+});
+
+test("install trusts only pinned or configured checksums, fetches over https only, and checks an upload in a private copy", () => {
+    const download = renderInstallScript("3.5.27", { kind: "download", baseUrl: "https://mirror.example.com/etcd", sha256: expectedSha256("3.5.27") });
+    assert.doesNotMatch(download, /SHA256SUMS/, "the mirror's own checksum list proves nothing");
+    assert.doesNotMatch(download, /\bwget\b/, "wget cannot be kept from following a redirect to http");
+    assert.match(download, /curl --proto =https --proto-redir =https /);
+    assert.match(download, /amd64\) expected='0aad9a9e4e0817a021e933f9806a2b2960a62f949ad5a3d6436d8886945cb1bc'/);
+    assert.match(download, /arm64\) expected='1277309f540c5a0329c428f95455c9f76d24f768c8d28fd2753e891c379053fa'/);
+    const configured = renderInstallScript("3.6.13", { kind: "download", baseUrl: "https://m", sha256: expectedSha256("3.6.13", "ab".repeat(32)) });
+    assert.match(configured, new RegExp(`amd64\\) expected='${"ab".repeat(32)}'`));
+    const archive = renderInstallScript("3.6.14", { kind: "archive", fileName: "etcd-v3.6.14-linux-amd64.tar.gz", sha256: "cd".repeat(32) });
+    const lines = archive.split("\n");
+    const copy = lines.findIndex((l) => l.startsWith('cp "$archive" "$tmp/'));
+    const check = lines.findIndex((l) => l.includes("sha256sum --check"));
+    assert.ok(copy >= 0 && check > copy, "the archive is hashed only after it was copied out of the world-writable upload directory");
+    assert.match(lines[check], / \$tmp\/\$name\.tar\.gz"/);
+    assert.ok(lines.findIndex((l) => l.startsWith("tar -xzf")) > check, "nothing is unpacked before the check");
 });
