@@ -84,9 +84,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: members.map((m) => m.applied) });
 
         this.caCertificate = ca.certPem;
-        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
+        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation, config.keyAlgorithm), config.certValidityDays, config.certRotation, this);
         this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client,
-            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, config.certRotation), config.certValidityDays, config.certRotation, this)]));
+            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, config.certRotation, config.keyAlgorithm), config.certValidityDays, config.certRotation, this)]));
         this.etcdctlEnvironment = this.clientEndpoints.apply(etcdctlEnvironment);
         this.kubeApiserverFlags = this.clientEndpoints.apply(kubeApiserverFlags);
         this.registerOutputs({ clientEndpoints: this.clientEndpoints });

@@ -46,7 +46,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         const { machine, config } = args;
         this.memberName = name;
         const plan = pulumi.output(args.plan);
-        const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, config.certRotation));
+        const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, config.certRotation, config.keyAlgorithm));
         const server = args.ca.issue(`${name}-server`, specs.server, config.certValidityDays, config.certRotation, this);
         const peer = args.ca.issue(`${name}-peer`, specs.peer, config.certValidityDays, config.certRotation, this);
         const connection = machine.connection;

@@ -16,7 +16,7 @@ test("every member has a server and a peer certificate naming only itself, loopb
             assert.deepEqual(csr.ipAddresses, [`192.0.2.${11 + i}`, "127.0.0.1", "::1", "203.0.113.7"]);
             assert.equal((csr.subject as Record<string, string>).commonName, name);
             const cert = named(three, `${name}-${kind}-cert`).inputs;
-            assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment", "server_auth"]);
+            assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "server_auth"], "an ECDSA key cannot encipher: no key_encipherment");
             assert.equal(cert.validityPeriodHours, 365 * 24);
         }
     }
@@ -29,10 +29,18 @@ test("the CA is a CA for this cluster alone; admin and consumer certificates are
     assert.match((ca.subject as Record<string, string>).commonName, /etcd-cluster dev CA/);
     for (const [name, cn] of [["etcd-admin", "root"], ["etcd-client-kube-apiserver", "kube-apiserver"]]) {
         assert.equal((named(three, `${name}-csr`).inputs.subject as Record<string, string>).commonName, cn);
-        assert.deepEqual([...(named(three, `${name}-cert`).inputs.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment"]);
+        assert.deepEqual([...(named(three, `${name}-cert`).inputs.allowedUses as string[])].sort(), ["client_auth", "digital_signature"]);
     }
     for (const cert of byType(three, "tls:index/locallySignedCert:LocallySignedCert")) {
+        assert.ok(!cert.inputs.isCaCertificate && !(cert.inputs.allowedUses as string[]).includes("cert_signing"), `${cert.name} can sign nothing`);
         assert.equal(cert.inputs.caCertPem, `-----BEGIN CERTIFICATE-----\nFAKE CERT etcd-ca-cert\n-----END CERTIFICATE-----\n`, `${cert.name} is signed by the cluster CA`);
+    }
+});
+
+test("RSA leaves keep key_encipherment (RSA key exchange needs it)", () => {
+    const rsa = runProgram(hostsConfig(3, { keyAlgorithm: "RSA-2048" }));
+    for (const name of ["etcd-1-server-cert", "etcd-1-peer-cert", "etcd-admin-cert"]) {
+        assert.ok((named(rsa, name).inputs.allowedUses as string[]).includes("key_encipherment"), name);
     }
 });
 

@@ -77,6 +77,15 @@ test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and envir
     assert.match(env.ETCD_LISTEN_CLIENT_URLS, /^https:\/\/10\.0\.0\.1:2379,https:\/\/127\.0\.0\.1:2379$/);
 });
 
+test("TLS 1.2 is limited to forward-secret AEAD suites, with TLS 1.3 left on", () => {
+    const env = memberEnvironment(members[0], configFor("small"));
+    assert.equal(env.ETCD_TLS_MIN_VERSION, "TLS1.2");
+    assert.equal(env.ETCD_TLS_MAX_VERSION, undefined, "Go's maximum, TLS 1.3, stays on");
+    const suites = env.ETCD_CIPHER_SUITES.split(",");
+    assert.ok(suites.length > 0);
+    for (const suite of suites) assert.match(suite, /^TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)$/, suite);
+});
+
 test("bootstrap-only settings live apart, with every member and a cluster token", () => {
     const env = bootstrapEnvironment(members, "etcd-cluster-dev-0123456789abcdef");
     assert.equal(env.ETCD_INITIAL_CLUSTER, "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380,etcd-3=https://10.0.0.3:2380");
