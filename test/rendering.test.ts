@@ -59,6 +59,23 @@ for (const size of SIZES) {
     });
 }
 
+test("the unit carries the sandboxing etcd tolerates: systemd rates its exposure at most 1.5 (3.0 before), OOM-protected, after time sync", () => {
+    const unit = renderUnit({ memberName: "etcd-1", etcdVersion: "3.6.14", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", gomaxprocs: 2 });
+    const lines = unit.split("\n");
+    for (const line of ["OOMScoreAdjust=-999", "SystemCallFilter=@system-service", "SystemCallFilter=~@privileged", "SystemCallErrorNumber=EPERM",
+        "ProtectProc=invisible", "ProcSubset=pid", "PrivateMounts=yes", "PrivateUsers=yes", "RemoveIPC=yes", "AmbientCapabilities="]) {
+        assert.ok(lines.includes(line), `unit lacks ${line}`);
+    }
+    assert.match(lines.find((l) => l.startsWith("After="))!, /\btime-sync\.target\b/);
+    const file = path.join(tmp, "security", "etcd.service");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, unit);
+    const security = tool("systemd-analyze", ["security", "--offline=true", "--no-pager", file]);
+    const exposure = /Overall exposure level for etcd\.service: (\d+\.\d)/.exec(security.out);
+    assert.ok(exposure, security.out);
+    assert.ok(Number(exposure[1]) <= 1.5, `exposure ${exposure[1]}`);
+});
+
 test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and environment)", () => {
     const config = configFor("small");
     const env = memberEnvironment(members[0], config);
