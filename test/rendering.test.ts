@@ -8,7 +8,7 @@ import { validateConfig } from "../components/config";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "../components/environment";
 import { planMember } from "../components/plan";
 import { renderApplyScript } from "../components/scripts/apply";
-import { renderConfigureScript } from "../components/scripts/configure";
+import { renderConfigureScript, WRITE_FILE } from "../components/scripts/configure";
 import { renderGateScript } from "../components/scripts/health";
 import { renderInstallScript } from "../components/scripts/install";
 import { remoteCommand } from "../components/scripts/remote";
@@ -163,4 +163,26 @@ test("install trusts only pinned or configured checksums, fetches over https onl
     assert.ok(copy >= 0 && check > copy, "the archive is hashed only after it was copied out of the world-writable upload directory");
     assert.match(lines[check], / \$tmp\/\$name\.tar\.gz"/);
     assert.ok(lines.findIndex((l) => l.startsWith("tar -xzf")) > check, "nothing is unpacked before the check");
+});
+
+test("configure's file writer: content that fails to decode changes nothing and fails the step; good content lands synced", () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "write-file-"));
+    const target = path.join(dir, "server.key");
+    fs.writeFileSync(target, "old key\n", { mode: 0o600 });
+    const owner = `${os.userInfo().username}:${spawnSync("id", ["-gn"], { encoding: "utf8" }).stdout.trim()}`;
+    const run = (data: string) => spawnSync("bash", ["-c", `set -euo pipefail\nchanged=0\ntmp=""\ntrap 'rm -f "$tmp"' EXIT\n${WRITE_FILE}\n` +
+        `write_file "$1" 600 "$2" base64 <<<"$3"\necho "changed=$changed"`, "bash", target, owner, data], { encoding: "utf8" });
+    for (const bad of ["-----BEGIN EC PRIVATE KEY-----", "not base64!", ""]) {
+        const r = run(bad);
+        assert.notEqual(r.status, 0, `${JSON.stringify(bad)} must fail the step`);
+        assert.match(r.stderr, /not valid base64; nothing was changed/);
+        assert.equal(fs.readFileSync(target, "utf8"), "old key\n", "the file is untouched");
+        assert.deepEqual(fs.readdirSync(dir), ["server.key"], "no temporary copy is left behind");
+    }
+    const good = run(Buffer.from("new key\n").toString("base64"));
+    assert.equal(good.status, 0, good.stderr);
+    assert.match(good.stdout, /changed=1/);
+    assert.equal(fs.readFileSync(target, "utf8"), "new key\n");
+    assert.match(renderConfigureScript({ memberName: "m", dataDir: "/d", walDir: "/w", inlineFiles: [], stdinFiles: [] }), /sync -- "\$tmp"\n  mv -f "\$tmp" "\$path"/,
+        "the content is on disk before the rename makes it visible");
 });
