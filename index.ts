@@ -6,7 +6,9 @@ import { hostMachines } from "./components/hosts";
 // Validation throws before any resource is registered.
 const { config, sshPrivateKey } = loadStackConfig();
 const machines = hostMachines(config.hosts, sshPrivateKey);
-const cluster = new EtcdCluster("etcd", { config, machines, stack: pulumi.getStack() });
+// The clock picks the certificate renewal generation (components/renewal.ts): a preview differs only from the day
+// certificates are due, which the certificatesRenewAfter output announces.
+const cluster = new EtcdCluster("etcd", { config, machines, stack: pulumi.getStack(), now: Date.now() });
 
 export const memberNames = cluster.memberNames;
 export const clientEndpoints = cluster.clientEndpoints;
@@ -19,3 +21,4 @@ export const clientCertificates = pulumi.secret(pulumi.output(Object.fromEntries
 export const etcdctlEnvironment = cluster.etcdctlEnvironment;
 export const kubeApiserverFlags = cluster.kubeApiserverFlags;
 export const health = cluster.health.stdout;
+export const certificatesRenewAfter = cluster.certificatesRenewAfter;

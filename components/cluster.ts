@@ -9,6 +9,7 @@ import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { Machine } from "./machine";
 import { expectedSha256 } from "./releaseChecksums";
+import { certificateRenewal, rotationLabel } from "./renewal";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
@@ -20,6 +21,8 @@ export interface EtcdClusterArgs {
     config: ClusterConfig;
     machines: Machine[];
     stack: string;
+    /** The clock (ms since the epoch): picks the certificate renewal generation, the program's one use of time. */
+    now: number;
 }
 
 export const GATE_TIMEOUT_SECONDS = 300;
@@ -50,6 +53,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly etcdctlEnvironment: pulumi.Output<string>;
     readonly kubeApiserverFlags: pulumi.Output<string[]>;
     readonly health: command.remote.Command;
+    /** When the next `pulumi up` re-issues every leaf certificate. */
+    readonly certificatesRenewAfter: string;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
@@ -59,12 +64,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
         const install = installSource(config);
+        const renewal = certificateRenewal(args.now, config.certValidityDays, config.certRenewBeforeDays);
+        const rotation = rotationLabel(config.certRotation, renewal);
+        this.certificatesRenewAfter = renewal.renewsAfter.toISOString();
         const gomaxprocs = loadTiers()[config.size].etcd.gomaxprocs;
 
         const members: EtcdMember[] = [];
         for (const { member: machine, after } of restartOrder(machines)) {
             members.push(new EtcdMember(machine.name, {
-                machine, config, ca, token, stack, gomaxprocs, install,
+                machine, config, ca, token, stack, gomaxprocs, install, rotation,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),
                 after: after && members.find((m) => m.memberName === after.name),
                 applyTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
@@ -77,16 +85,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const digests = pulumi.all(members.map((m) => m.configurationDigest));
         this.health = new command.remote.Command(`${name}-health`, {
             connection: machines[0].connection,
-            create: pulumi.all([this.clientEndpoints, digests]).apply(([endpoints, ds]) => remoteCommand(
+            create: pulumi.all([this.clientEndpoints, this.peerUrls, digests]).apply(([endpoints, peerUrls, ds]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
-                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, timeoutSeconds: GATE_TIMEOUT_SECONDS }),
+                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, peerUrls, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
                 { user: machines[0].user, label: `cluster health gate (${name})` })),
         }, { parent: this, dependsOn: members.map((m) => m.applied) });
 
         this.caCertificate = ca.certPem;
-        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation, config.keyAlgorithm), config.certValidityDays, config.certRotation, this);
+        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this);
         this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client,
-            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, config.certRotation, config.keyAlgorithm), config.certValidityDays, config.certRotation, this)]));
+            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this)]));
         this.etcdctlEnvironment = this.clientEndpoints.apply(etcdctlEnvironment);
         this.kubeApiserverFlags = this.clientEndpoints.apply(kubeApiserverFlags);
         this.registerOutputs({ clientEndpoints: this.clientEndpoints });

@@ -41,6 +41,10 @@ export interface ClusterConfig {
     walDir: string;
     certRotation: string;
     certValidityDays: number;
+    /** Leaf certificates are re-issued by the first update this many days before they could expire. */
+    certRenewBeforeDays: number;
+    /** The health gate fails when a member's certificate expires sooner than this. */
+    certExpiryMarginDays: number;
     caValidityDays: number;
     keyAlgorithm: KeyAlgorithm;
     extraSans: string[];
@@ -65,6 +69,8 @@ export const DEFAULTS = {
     walDir: "/var/lib/etcd-wal",
     certRotation: "0",
     certValidityDays: 365,
+    certRenewBeforeDays: 30,
+    certExpiryMarginDays: 14,
     caValidityDays: 3650,
     keyAlgorithm: "ECDSA-P256",
 } as const;
@@ -246,6 +252,14 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
     if (certValidityDays !== undefined && caValidityDays !== undefined && certValidityDays > caValidityDays) {
         bad("certValidityDays", certValidityDays, `it must not exceed ${PROJECT}:caValidityDays (${caValidityDays})`);
     }
+    const certRenewBeforeDays = int("certRenewBeforeDays", DEFAULTS.certRenewBeforeDays, 1, 36500, "allowed: whole days, at least 1");
+    if (certRenewBeforeDays !== undefined && certValidityDays !== undefined && certRenewBeforeDays >= certValidityDays) {
+        bad("certRenewBeforeDays", certRenewBeforeDays, `it must be below ${PROJECT}:certValidityDays (${certValidityDays}), or certificates would be renewed on every update`);
+    }
+    const certExpiryMarginDays = int("certExpiryMarginDays", DEFAULTS.certExpiryMarginDays, 0, 36500, "allowed: whole days, 0 or more");
+    if (certExpiryMarginDays !== undefined && certRenewBeforeDays !== undefined && certExpiryMarginDays >= certRenewBeforeDays) {
+        bad("certExpiryMarginDays", certExpiryMarginDays, `it must be below ${PROJECT}:certRenewBeforeDays (${certRenewBeforeDays}): certificates are renewed that long before expiry, so a larger margin fails healthy clusters`);
+    }
     const keyAlgorithm = str("keyAlgorithm", DEFAULTS.keyAlgorithm);
     if (!(KEY_ALGORITHMS as readonly string[]).includes(keyAlgorithm ?? "")) bad("keyAlgorithm", keyAlgorithm, `allowed: ${KEY_ALGORITHMS.join(", ")}`);
 
@@ -270,6 +284,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
             quotaBackendBytes: quotaBackendBytes!, autoCompactionMode: autoCompactionMode as "periodic" | "revision",
             autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
             certRotation, certValidityDays: certValidityDays!, caValidityDays: caValidityDays!,
+            certRenewBeforeDays: certRenewBeforeDays!, certExpiryMarginDays: certExpiryMarginDays!,
             keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates,
         },
     };
@@ -278,7 +293,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
 export const CONFIG_KEYS = [
     "target", "nodeCount", "allowSingleMember", "size", "hosts", "etcdVersion", "etcdDownloadUrl", "etcdArchive", "etcdSha256",
     "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
-    "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays",
+    "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays", "certRenewBeforeDays", "certExpiryMarginDays",
     "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates",
 ] as const;
 

@@ -143,3 +143,11 @@ test("Pulumi.yaml declares every key with a description and the same defaults as
     // `hosts` is a list of objects, which the project file's schema cannot type; the README documents it.
     for (const key of [...CONFIG_KEYS.filter((k) => k !== "hosts"), "sshPrivateKey"]) assert.ok(project.config[key], `${key} is not declared`);
 });
+
+test("certificate renewal and expiry margins must leave room for each other", () => {
+    const { config } = validate({});
+    assert.deepEqual([config!.certRenewBeforeDays, config!.certExpiryMarginDays], [30, 14]);
+    errorFor({ certValidityDays: 30 }, "certRenewBeforeDays", "30", /below etcd-cluster:certValidityDays \(30\)/);
+    errorFor({ certExpiryMarginDays: 30 }, "certExpiryMarginDays", "30", /below etcd-cluster:certRenewBeforeDays \(30\)/);
+    errorFor({ certRenewBeforeDays: 0 }, "certRenewBeforeDays", "0", /at least 1/);
+});

@@ -21,6 +21,7 @@ if (skip) console.log(`# lab end-to-end test skipped: ${skip}`);
 
 let lab: LabHosts;
 let info: ClusterInfo;
+let outputs: Record<string, unknown>;
 const timings: Record<string, string> = {};
 const log = (line: string) => console.log(`# ${line}`);
 
@@ -43,7 +44,7 @@ before(async () => {
     await labDown({ dir: DIR, log });
     forgetDeployments(DIR);
     lab = await timed("hosts up (3, image cached or built)", () => labUp({ count: 3, dir: DIR, log }));
-    info = (await timed("deploy to healthy (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }))).info;
+    ({ info, outputs } = await timed("deploy to healthy (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined })));
 });
 
 after(async () => {
@@ -57,6 +58,15 @@ test("the cluster is healthy: every member, one leader, one term, no alarms, and
     assertHealthy(3);
     ok(["put", "e2e/hello", "world"]);
     assert.match(ok(["get", "e2e/hello", "--print-value-only"]), /^world$/m);
+});
+
+test("the health gate ran from a member and reports the earliest certificate expiry of every member's served certificates", { skip }, () => {
+    const health = String(outputs.health);
+    const m = /earliest certificate expiry: (\S+), (.+), in (\d+) days/.exec(health);
+    assert.ok(m, health);
+    assert.ok(Number(m[3]) >= 363 && Number(m[3]) <= 365, `a fresh 365-day certificate: ${m[0]}`);
+    assert.match(m[2], /^the certificate served on 10\.88\.\d+\.\d+:(2379|2380)$/);
+    assert.match(String(outputs.certificatesRenewAfter), /^\d{4}-\d\d-\d\dT00:00:00\.000Z$/);
 });
 
 test("clients without a certificate, with another CA's certificate, or in plain HTTP are refused", { skip }, () => {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { byType, hostsConfig, named, runProgram, TEST_KEY } from "./support/program";
+import { certificateRenewal } from "../components/renewal";
 
 const three = runProgram(hostsConfig(3, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"] }));
 
@@ -61,7 +62,7 @@ test("adding members re-issues no existing member's certificate; a rotation re-i
             const before = named(three, `${name}-${kind}-csr`).inputs.subject as Record<string, string>;
             const after = named(rotated, `${name}-${kind}-csr`).inputs.subject as Record<string, string>;
             assert.notDeepEqual(after, before, `${name}-${kind} is re-issued on rotation`);
-            assert.equal(after.organizationalUnit, "dev rotation 2027-01");
+            assert.equal(after.organizationalUnit, `dev rotation 2027-01 renewal ${certificateRenewal(Date.now(), 365, 30).generation}`);
         }
     }
 });
@@ -122,4 +123,12 @@ test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
     assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-2-apply", "etcd-2-configure", "etcd-2-install",
         "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-health"]);
+});
+
+test("certificates renew by generation: keys and certificates carry it, and the next renewal date is an output", () => {
+    const { generation, renewsAfter } = certificateRenewal(Date.now(), 365, 30);
+    assert.equal(three.outputs.certificatesRenewAfter.value, renewsAfter.toISOString());
+    for (const name of ["etcd-1-server", "etcd-2-peer", "etcd-admin", "etcd-client-kube-apiserver"]) {
+        assert.equal((named(three, `${name}-csr`).inputs.subject as Record<string, string>).organizationalUnit, `dev rotation 0 renewal ${generation}`, name);
+    }
 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -9,7 +9,7 @@ import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "
 import { planMember } from "../components/plan";
 import { renderApplyScript } from "../components/scripts/apply";
 import { renderConfigureScript, WRITE_FILE } from "../components/scripts/configure";
-import { renderGateScript } from "../components/scripts/health";
+import { certificateExpiryCheck, renderGateScript } from "../components/scripts/health";
 import { renderInstallScript } from "../components/scripts/install";
 import { remoteCommand } from "../components/scripts/remote";
 import { expectedSha256 } from "../components/releaseChecksums";
@@ -131,7 +131,7 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
             stdinFiles: [{ path: "/etc/etcd/pki/server.key", mode: "600", owner: "etcd:etcd", fingerprint: "x" }],
         }),
         apply: renderApplyScript({ ...health, memberName: "etcd-1", clientUrl: members[0].clientUrl, dataDir: "/var/lib/etcd", configurationDigest: "abc", timeoutSeconds: 60 }),
-        gate: renderGateScript({ ...health, timeoutSeconds: 60 }),
+        gate: renderGateScript({ ...health, timeoutSeconds: 60, peerUrls: members.map((m) => m.peerUrl), expiryMarginDays: 14 }),
     };
     for (const [name, script] of Object.entries(scripts)) {
         const inner = path.join(tmp, `${name}.bash`);
@@ -185,4 +185,33 @@ test("configure's file writer: content that fails to decode changes nothing and 
     assert.equal(fs.readFileSync(target, "utf8"), "new key\n");
     assert.match(renderConfigureScript({ memberName: "m", dataDir: "/d", walDir: "/w", inlineFiles: [], stdinFiles: [] }), /sync -- "\$tmp"\n  mv -f "\$tmp" "\$path"/,
         "the content is on disk before the rename makes it visible");
+});
+
+test("the health gate reports the earliest certificate expiry a member serves, and fails when it is within the margin", async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "expiry-"));
+    const o = (args: string[]) => assert.equal(spawnSync("openssl", args, { cwd: dir }).status, 0, `openssl ${args.join(" ")}`);
+    o(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=test CA", "-days", "30"]);
+    fs.writeFileSync(path.join(dir, "ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
+    for (const [name, days] of [["server", "20"], ["peer", "3"]]) {
+        o(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`]);
+        o(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", days, "-extfile", "ext"]);
+    }
+    // Two members' ports on loopback: a client port serving the server certificate, a peer port the 3-day peer one.
+    const port = 20000 + (process.pid % 20000);
+    const servers = [["server", port], ["peer", port + 1]].map(([name, p]) => spawn("openssl", ["s_server", "-quiet", "-accept", `127.0.0.1:${p}`,
+        "-cert", `${name}.crt`, "-key", `${name}.key`, "-CAfile", "ca.crt", "-Verify", "1"], { cwd: dir, stdio: "ignore" }));
+    try {
+        await new Promise((r) => setTimeout(r, 1000));
+        const check = (margin: number) => spawnSync("bash", ["-c", `set -euo pipefail\n${certificateExpiryCheck({
+            etcdVersion: "3.6.14", timeoutSeconds: 5, endpoints: [`https://127.0.0.1:${port}`], peerUrls: [`https://127.0.0.1:${port + 1}`], expiryMarginDays: margin,
+        }).replaceAll("/etc/etcd/pki/", `${dir}/`)}\ncertificate_expiry`], { encoding: "utf8" });
+        const healthy = check(2);
+        assert.equal(healthy.status, 0, healthy.stderr);
+        assert.match(healthy.stdout, new RegExp(`earliest certificate expiry: \\S+, the certificate served on 127\\.0\\.0\\.1:${port + 1}, in 2 days`));
+        const due = check(5);
+        assert.notEqual(due.status, 0);
+        assert.match(due.stderr, new RegExp(`the certificate served on 127\\.0\\.0\\.1:${port + 1} expires in 2 days, within etcd-cluster:certExpiryMarginDays \\(5\\)`));
+    } finally {
+        for (const s of servers) s.kill();
+    }
 });
