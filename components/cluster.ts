@@ -83,12 +83,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.clientEndpoints = plans.apply((ps) => ps.map((p) => p.clientUrl));
         this.peerUrls = plans.apply((ps) => ps.map((p) => p.peerUrl));
         const digests = pulumi.all(members.map((m) => m.configurationDigest));
+        // The gate judges the whole cluster through every member's endpoint with the local member's credentials, so
+        // any healthy member can run it: the first by default, another when that one's host is down.
+        const gateHost = machines.find((m) => m.name === config.healthGateMember) ?? machines[0];
         this.health = new command.remote.Command(`${name}-health`, {
-            connection: machines[0].connection,
+            connection: gateHost.connection,
             create: pulumi.all([this.clientEndpoints, this.peerUrls, digests]).apply(([endpoints, peerUrls, ds]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
                 renderGateScript({ etcdVersion: config.etcdVersion, endpoints, peerUrls, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
-                { user: machines[0].user, label: `cluster health gate (${name})` })),
+                { user: gateHost.user, label: `cluster health gate (${name})` })),
         }, { parent: this, dependsOn: members.map((m) => m.applied) });
 
         this.caCertificate = ca.certPem;

@@ -49,6 +49,8 @@ export interface ClusterConfig {
     keyAlgorithm: KeyAlgorithm;
     extraSans: string[];
     clientCertificates: string[];
+    /** The member whose host runs the cluster health gate (any healthy member can). */
+    healthGateMember: string;
 }
 
 /** Defaults; Pulumi.yaml declares the same values (a test keeps the two equal). */
@@ -274,6 +276,11 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
         return ok;
     }) as string[];
 
+    const healthGateMember = str("healthGateMember") || hosts[0]?.name;
+    if (raw.healthGateMember && !hosts.some((h) => h.name === healthGateMember)) {
+        bad("healthGateMember", healthGateMember, `expected the name of a member in ${PROJECT}:hosts (${hosts.map((h) => h.name).join(", ")})`);
+    }
+
     if (errors.length) return { errors, warnings };
     return {
         errors, warnings,
@@ -285,7 +292,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
             autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
             certRotation, certValidityDays: certValidityDays!, caValidityDays: caValidityDays!,
             certRenewBeforeDays: certRenewBeforeDays!, certExpiryMarginDays: certExpiryMarginDays!,
-            keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates,
+            keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, healthGateMember: healthGateMember!,
         },
     };
 }
@@ -294,7 +301,7 @@ export const CONFIG_KEYS = [
     "target", "nodeCount", "allowSingleMember", "size", "hosts", "etcdVersion", "etcdDownloadUrl", "etcdArchive", "etcdSha256",
     "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
     "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays", "certRenewBeforeDays", "certExpiryMarginDays",
-    "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates",
+    "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates", "healthGateMember",
 ] as const;
 
 /** Reads the stack's configuration; throws one error listing every problem, so nothing is registered on bad input. */

@@ -151,3 +151,9 @@ test("certificate renewal and expiry margins must leave room for each other", ()
     errorFor({ certExpiryMarginDays: 30 }, "certExpiryMarginDays", "30", /below etcd-cluster:certRenewBeforeDays \(30\)/);
     errorFor({ certRenewBeforeDays: 0 }, "certRenewBeforeDays", "0", /at least 1/);
 });
+
+test("the health gate member must be one of the hosts", () => {
+    assert.equal(validate({}).config!.healthGateMember, "etcd-1");
+    assert.equal(validate({ healthGateMember: "etcd-2" }).config!.healthGateMember, "etcd-2");
+    errorFor({ healthGateMember: "etcd-9" }, "healthGateMember", "etcd-9", /etcd-1, etcd-2, etcd-3/);
+});

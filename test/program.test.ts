@@ -132,3 +132,9 @@ test("certificates renew by generation: keys and certificates carry it, and the 
         assert.equal((named(three, `${name}-csr`).inputs.subject as Record<string, string>).organizationalUnit, `dev rotation 0 renewal ${generation}`, name);
     }
 });
+
+test("the health gate runs from the first member, or from any member named in healthGateMember", () => {
+    const host = (run: typeof three) => (named(run, "etcd-health").inputs.connection as { host: string }).host;
+    assert.equal(host(three), "192.0.2.11");
+    assert.equal(host(runProgram(hostsConfig(3, { healthGateMember: "etcd-3" }))), "192.0.2.13");
+});
