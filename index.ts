@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "./components/cluster";
 import { loadStackConfig } from "./components/config";
+import { memberNames as targetMemberNames } from "./components/targets";
 import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
@@ -14,13 +15,15 @@ function machines(): Machine[] {
     switch (target.kind) {
         case "hosts": return hostMachines(target, sshPrivateKey!);
         case "aws": return awsMachines(target, {
-            names: Array.from({ length: config.nodeCount }, (_, i) => `etcd-${i + 1}`),
+            names: targetMemberNames(target, config.nodeCount),
             downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
         });
     }
 }
 
-const cluster = new EtcdCluster("etcd", { config, machines: machines(), stack: pulumi.getStack() });
+// The clock picks the certificate renewal generation (components/renewal.ts): a preview differs only from the day
+// certificates are due, which the certificatesRenewAfter output announces.
+const cluster = new EtcdCluster("etcd", { config, machines: machines(), stack: pulumi.getStack(), now: Date.now() });
 
 export const memberNames = cluster.memberNames;
 export const clientEndpoints = cluster.clientEndpoints;
@@ -33,3 +36,4 @@ export const clientCertificates = pulumi.secret(pulumi.output(Object.fromEntries
 export const etcdctlEnvironment = cluster.etcdctlEnvironment;
 export const kubeApiserverFlags = cluster.kubeApiserverFlags;
 export const health = cluster.health.stdout;
+export const certificatesRenewAfter = cluster.certificatesRenewAfter;

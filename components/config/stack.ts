@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SIZES, Size, loadTiers } from "../../sizing";
-import { DEFAULT_TARGET, TARGET_KEYS, TargetConfig, readTarget } from "../targets";
+import { DEFAULT_TARGET, TARGET_KEYS, TargetConfig, memberNames, readTarget } from "../targets";
 import { CLUSTER_DEFAULTS, CLUSTER_KEYS, ClusterConfig, ClusterReadOptions, readClusterConfig } from "./etcd";
 import { ConfigReader, PROJECT, RawConfig } from "./reader";
 
@@ -21,6 +21,9 @@ export function validateConfig(raw: RawConfig, opts: ClusterReadOptions & { sshK
     const size = config?.size ?? quiet.str("size", CLUSTER_DEFAULTS.size);
     const tier = config?.tier ?? ((SIZES as readonly unknown[]).includes(size) ? loadTiers()[size as Size] : undefined);
     const target = readTarget(r, { nodeCount, tier, size });
+    if (config?.healthGateMember && target && !memberNames(target, config.nodeCount).includes(config.healthGateMember)) {
+        r.bad("healthGateMember", config.healthGateMember, `expected the name of a member (${memberNames(target, config.nodeCount).join(", ")})`);
+    }
     if (r.errors.length) return { errors: r.errors, warnings: r.warnings };
     return { config, target, errors: r.errors, warnings: r.warnings };
 }

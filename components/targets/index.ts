@@ -24,3 +24,8 @@ export function readTarget(r: ConfigReader, cluster: { nodeCount?: number; tier?
             return undefined;
     }
 }
+
+/** Member names in restart order: the hosts' own names, or etcd-1..N for machines a cloud target makes. */
+export function memberNames(target: TargetConfig, nodeCount: number): string[] {
+    return target.kind === "hosts" ? target.hosts.map((h) => h.name) : Array.from({ length: nodeCount }, (_, i) => `etcd-${i + 1}`);
+}
