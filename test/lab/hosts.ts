@@ -105,8 +105,10 @@ async function bringUp(dir: string, count: number, rootfs: string, archive: { pa
  * Brings up a lab of `count` hosts, or changes a running one in place: hosts that run keep running with their data,
  * hosts are added when fewer than `count` are usable (lost ones do not count). Returns `count` usable hosts to deploy
  * onto; hosts beyond them keep running until labRemoveHosts (the CLI removes them after deploying the smaller set).
+ * `onFresh` runs when every host is made anew (no lab ran): a deployment state kept from before describes machines
+ * that are gone.
  */
-export async function labUp(opts: { count: number; dir: string; log?: Log }): Promise<LabHosts> {
+export async function labUp(opts: { count: number; dir: string; log?: Log; onFresh?: () => void }): Promise<LabHosts> {
     const dir = resolve(opts.dir);
     const log = opts.log ?? (() => undefined);
     const { count } = opts;
@@ -140,6 +142,7 @@ export async function labUp(opts: { count: number; dir: string; log?: Log }): Pr
     }
     // Also clears what a crashed run may have left without a state file.
     await labDown({ dir, log });
+    opts.onFresh?.();
     try {
         return await bringUp(dir, count, image.rootfs, archive, log);
     } catch (e) {
