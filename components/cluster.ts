@@ -2,12 +2,12 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { loadTiers } from "../sizing";
 import { ADMIN_COMMON_NAME, clientCertificateSpec } from "./certificates";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
-import { Machine } from "./machine";
+import { guardedMachines, preflightSteps, trustSteps } from "./guards";
+import { Machine } from "./targets/machine";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
@@ -52,13 +52,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
-        const { config, machines, stack } = args;
-        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays }, { parent: this });
+        const { config, stack } = args;
+        // Refusals come before anything changes: no key, certificate, binary or file until every guard has passed.
+        const preflights = preflightSteps(args.machines, config, stack, this);
+        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, after: preflights }, { parent: this });
+        const machines = guardedMachines(args.machines, trustSteps(args.machines, config, stack, ca.certPem, preflights, this));
         const token = ca.publicKeyFingerprint.apply((fp) => clusterToken(stack, fp));
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
         const install = installSource(config);
-        const gomaxprocs = loadTiers()[config.size].etcd.gomaxprocs;
+        const gomaxprocs = config.tier.etcd.gomaxprocs;
 
         const members: EtcdMember[] = [];
         for (const { member: machine, after } of restartOrder(machines)) {

@@ -9,13 +9,15 @@ import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "
 import { planMember } from "../components/plan";
 import { renderApplyScript } from "../components/scripts/apply";
 import { renderConfigureScript } from "../components/scripts/configure";
+import { renderPreflightScript, renderTrustScript } from "../components/scripts/guards";
 import { renderGateScript } from "../components/scripts/health";
 import { renderInstallScript } from "../components/scripts/install";
 import { remoteCommand } from "../components/scripts/remote";
 import { renderUnit } from "../components/unit";
 import { SIZES, loadTiers } from "../sizing";
+import { testHostKey } from "./support/program";
 
-const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}` }));
+const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}`, hostKey: testHostKey(i) }));
 const members = hosts.map((h) => planMember(h.name, h.address));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-render-"));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -95,6 +97,7 @@ test("the corruption checks are switched on with the flag names of each etcd lin
 test("every remote script passes shellcheck, as bash and inside its POSIX sh wrapper", () => {
     const config = configFor("small");
     const health = { etcdVersion: "3.6.14", endpoints: members.map((m) => m.clientUrl) };
+    const recipe = { keyAlgorithm: "ECDSA-P256", stack: "dev", caValidityDays: 3650 };
     const scripts: Record<string, string> = {
         "install-download": renderInstallScript("3.6.14", { kind: "download", baseUrl: config.etcdDownloadUrl }),
         "install-archive": renderInstallScript("3.6.14", { kind: "archive", fileName: "etcd-v3.6.14-linux-amd64.tar.gz", sha256: "ab".repeat(32) }),
@@ -105,6 +108,8 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
         }),
         apply: renderApplyScript({ ...health, memberName: "etcd-1", clientUrl: members[0].clientUrl, dataDir: "/var/lib/etcd", configurationDigest: "abc", timeoutSeconds: 60 }),
         gate: renderGateScript({ ...health, timeoutSeconds: 60 }),
+        preflight: renderPreflightScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", etcdVersion: "3.6.14", recipe }),
+        trust: renderTrustScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", recipe, caCertificate: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n" }),
     };
     for (const [name, script] of Object.entries(scripts)) {
         const inner = path.join(tmp, `${name}.bash`);

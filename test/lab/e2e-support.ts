@@ -51,6 +51,22 @@ export function etcdctlAsync(info: ClusterInfo, args: string[], opts: EtcdctlOpt
     });
 }
 
+/**
+ * Each member's last restart (left active, active again) ended before the next member's began. The hosts share this
+ * machine's kernel, so their monotonic clocks agree. Returns the windows for the log.
+ */
+export function assertRestartedOneAtATime(info: ClusterInfo): string {
+    const windows = info.members.map((m) => {
+        const props = new Map(ssh(info, m.address, "systemctl show -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic etcd.service")
+            .split("\n").map((l) => l.split("=") as [string, string]));
+        return { name: m.name, down: Number(props.get("ActiveExitTimestampMonotonic")), up: Number(props.get("ActiveEnterTimestampMonotonic")) };
+    });
+    for (let i = 1; i < windows.length; i++) {
+        assert.ok(windows[i].down > windows[i - 1].up, `${windows[i].name} went down only after ${windows[i - 1].name} was back`);
+    }
+    return windows.map((w) => `${w.name} ${(w.down / 1000).toFixed(0)}-${(w.up / 1000).toFixed(0)}`).join(", ");
+}
+
 export interface WriterReport { acked: string[]; failed: number; longestGapMs: number }
 
 /**

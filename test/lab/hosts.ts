@@ -15,7 +15,8 @@ import { createKey, labSsh } from "./hosts-ssh";
 import { HostState, LabState, readState, removeState, writeState } from "./hosts-state";
 import { LAB_NETNS, assertIsolated, assertOutsideLab, createHostNetns, createLabNetns, deleteNetns, hostAddress, hostNetns, labNamespaces, netnsPids, releaseNetnsDir } from "./netns";
 
-export interface LabHost { name: string; address: string; }
+/** hostKey: the host's SSH public key line (`ssh-ed25519 AAAA...`), made when the host was created. */
+export interface LabHost { name: string; address: string; hostKey: string; }
 
 export interface LabHosts {
     netns: string;
@@ -37,7 +38,7 @@ function seconds(since: number): string {
 function toLabHosts(s: LabState, hosts: HostState[]): LabHosts {
     return {
         netns: s.netns,
-        hosts: hosts.map((h) => ({ name: h.name, address: h.address })),
+        hosts: hosts.map((h) => ({ name: h.name, address: h.address, hostKey: h.hostKey ?? "" })),
         sshKey: s.sshKey,
         sshUser: "root",
         etcdArchive: s.etcdArchive,
@@ -173,7 +174,7 @@ export async function labAddHosts(opts: { count?: number; dir?: string; log?: Lo
     const t = Date.now();
     const added = await addHosts(dir, state, opts.count ?? 1, (await ensureImage(labCacheDir(dir))).rootfs);
     opts.log?.(`hosts: added ${added.map((h) => `${h.name} (${h.address})`).join(", ")} (${seconds(t)})`);
-    return added.map((h) => ({ name: h.name, address: h.address }));
+    return added.map((h) => ({ name: h.name, address: h.address, hostKey: h.hostKey ?? "" }));
 }
 
 /** Stops the named hosts cleanly and removes them with their files and network namespaces: gone from the lab. */
