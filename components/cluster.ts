@@ -6,7 +6,7 @@ import { ADMIN_COMMON_NAME, clientCertificateSpec } from "./certificates";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
-import { guardedMachines, preflightSteps, trustSteps } from "./guards";
+import { guardedMachines, preflightSteps, trustSteps, upFrontGuards } from "./guards";
 import { expectedSha256 } from "./releaseChecksums";
 import { certificateRenewal, rotationLabel } from "./renewal";
 import { Machine } from "./targets/machine";
@@ -61,8 +61,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const { config, stack } = args;
         // Refusals come before anything changes: no key, certificate, binary or file until every guard has passed.
         const preflights = preflightSteps(args.machines, config, stack, this);
-        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, after: preflights }, { parent: this });
-        const machines = guardedMachines(args.machines, trustSteps(args.machines, config, stack, ca.certPem, preflights, this));
+        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, after: upFrontGuards(args.machines, preflights) }, { parent: this });
+        const trusts = trustSteps(args.machines, config, stack, ca.certPem, preflights, this);
+        const machines = guardedMachines(args.machines, new Map(args.machines.map((m, i) => [m, [preflights[i], trusts[i]]])));
         const token = ca.publicKeyFingerprint.apply((fp) => clusterToken(stack, fp));
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));

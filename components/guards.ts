@@ -29,13 +29,28 @@ export function preflightSteps(machines: Machine[], config: ClusterConfig, stack
     }), { parent, dependsOn: m.dependsOn }));
 }
 
-export function trustSteps(machines: Machine[], config: ClusterConfig, stack: string, caCertPem: pulumi.Output<string>, after: pulumi.Resource[], parent: pulumi.Resource): command.remote.Command[] {
-    return machines.map((m) => guardStep(m, `${m.name}-trust`, "trust check of", caCertPem.apply((caCertificate) => renderTrustScript({
+/** After every up-front preflight (and, on a machine created later, its own). */
+export function trustSteps(machines: Machine[], config: ClusterConfig, stack: string, caCertPem: pulumi.Output<string>, preflights: command.remote.Command[], parent: pulumi.Resource): command.remote.Command[] {
+    const upFront = upFrontGuards(machines, preflights);
+    return machines.map((m, i) => guardStep(m, `${m.name}-trust`, "trust check of", caCertPem.apply((caCertificate) => renderTrustScript({
         memberName: m.name, dataDir: config.dataDir, recipe: caRecipe(config, stack), caCertificate,
-    })), { parent, dependsOn: after }));
+    })), { parent, dependsOn: m.holdChangesUntil ? [...upFront, preflights[i]] : upFront }));
 }
 
-/** The machines as the members see them: nothing runs on any of them before every guard has passed. */
-export function guardedMachines(machines: Machine[], guards: pulumi.Resource[]): Machine[] {
-    return machines.map((m) => ({ ...m, dependsOn: [...(m.dependsOn ?? []), ...guards] }));
+/**
+ * The machines as the members see them: nothing runs on any of them before every guard of the machines that exist
+ * up front has passed. A machine a target creates only after the previous member has applied (holdChangesUntil, a
+ * cloud's rolling instances) cannot be guarded before the cluster changes: its own guards come first on it alone.
+ */
+export function guardedMachines(machines: Machine[], guards: Map<Machine, pulumi.Resource[]>): Machine[] {
+    const upFront = machines.filter((m) => !m.holdChangesUntil).flatMap((m) => guards.get(m) ?? []);
+    return machines.map((m) => ({
+        ...m,
+        dependsOn: [...(m.dependsOn ?? []), ...upFront, ...(m.holdChangesUntil ? guards.get(m) ?? [] : [])],
+    }));
+}
+
+/** The guards the CA must wait for: those of machines that exist before any member changes. */
+export function upFrontGuards(machines: Machine[], steps: command.remote.Command[]): command.remote.Command[] {
+    return steps.filter((_, i) => !machines[i].holdChangesUntil);
 }

@@ -11,7 +11,7 @@ import { byType, hostsConfig, named, runProgram } from "./support/program";
 const members = ["etcd-1", "etcd-2", "etcd-3"];
 
 test("every guard passes before any key, certificate, upload, install or file: a refusal changes nothing", () => {
-    const run = runProgram(hostsConfig(3, { etcdVersion: "3.5.30", dataDir: "/data/etcd", keyAlgorithm: "ECDSA-P384" }));
+    const run = runProgram(hostsConfig(3, { etcdVersion: "3.5.30", etcdSha256: "ab".repeat(32), dataDir: "/data/etcd", keyAlgorithm: "ECDSA-P384" }));
     assert.equal(run.error, undefined);
     const preflights = members.map((m) => named(run, `${m}-preflight`));
     const trusts = members.map((m) => named(run, `${m}-trust`));
