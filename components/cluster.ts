@@ -7,6 +7,8 @@ import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { guardedMachines, preflightSteps, trustSteps } from "./guards";
+import { expectedSha256 } from "./releaseChecksums";
+import { certificateRenewal, rotationLabel } from "./renewal";
 import { Machine } from "./targets/machine";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
@@ -19,6 +21,8 @@ export interface EtcdClusterArgs {
     config: ClusterConfig;
     machines: Machine[];
     stack: string;
+    /** The clock (ms since the epoch): picks the certificate renewal generation, the program's one use of time. */
+    now: number;
 }
 
 export const GATE_TIMEOUT_SECONDS = 300;
@@ -26,7 +30,7 @@ export const APPLY_TIMEOUT_SECONDS = 180;
 
 /** How etcd reaches the hosts: downloaded there, or uploaded from a local release tarball. */
 export function installSource(config: ClusterConfig): InstallSource & { localPath?: string } {
-    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl };
+    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl, sha256: expectedSha256(config.etcdVersion, config.etcdSha256) };
     return {
         kind: "archive",
         localPath: config.etcdArchive,
@@ -49,6 +53,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly etcdctlEnvironment: pulumi.Output<string>;
     readonly kubeApiserverFlags: pulumi.Output<string[]>;
     readonly health: command.remote.Command;
+    /** When the next `pulumi up` re-issues every leaf certificate. */
+    readonly certificatesRenewAfter: string;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
@@ -61,12 +67,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
         const install = installSource(config);
+        const renewal = certificateRenewal(args.now, config.certValidityDays, config.certRenewBeforeDays);
+        const rotation = rotationLabel(config.certRotation, renewal);
+        this.certificatesRenewAfter = renewal.renewsAfter.toISOString();
         const gomaxprocs = config.tier.etcd.gomaxprocs;
 
         const members: EtcdMember[] = [];
         for (const { member: machine, after } of restartOrder(machines)) {
+            machine.holdChangesUntil?.(after && members.find((m) => m.memberName === after.name)!.applied);
             members.push(new EtcdMember(machine.name, {
-                machine, config, ca, token, stack, gomaxprocs, install,
+                machine, config, ca, token, stack, gomaxprocs, install, rotation,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),
                 after: after && members.find((m) => m.memberName === after.name),
                 applyTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
@@ -77,18 +87,21 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.clientEndpoints = plans.apply((ps) => ps.map((p) => p.clientUrl));
         this.peerUrls = plans.apply((ps) => ps.map((p) => p.peerUrl));
         const digests = pulumi.all(members.map((m) => m.configurationDigest));
+        // The gate judges the whole cluster through every member's endpoint with the local member's credentials, so
+        // any healthy member can run it: the first by default, another when that one's host is down.
+        const gateHost = machines.find((m) => m.name === config.healthGateMember) ?? machines[0];
         this.health = new command.remote.Command(`${name}-health`, {
-            connection: machines[0].connection,
-            create: pulumi.all([this.clientEndpoints, digests]).apply(([endpoints, ds]) => remoteCommand(
+            connection: gateHost.connection,
+            create: pulumi.all([this.clientEndpoints, this.peerUrls, digests]).apply(([endpoints, peerUrls, ds]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
-                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, timeoutSeconds: GATE_TIMEOUT_SECONDS }),
-                { user: machines[0].user, label: `cluster health gate (${name})` })),
+                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, peerUrls, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
+                { user: gateHost.user, label: `cluster health gate (${name})` })),
         }, { parent: this, dependsOn: members.map((m) => m.applied) });
 
         this.caCertificate = ca.certPem;
-        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
+        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this);
         this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client,
-            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, config.certRotation), config.certValidityDays, config.certRotation, this)]));
+            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this)]));
         this.etcdctlEnvironment = this.clientEndpoints.apply(etcdctlEnvironment);
         this.kubeApiserverFlags = this.clientEndpoints.apply(kubeApiserverFlags);
         this.registerOutputs({ clientEndpoints: this.clientEndpoints });

@@ -5,15 +5,16 @@ import { execFile, spawnSync } from "node:child_process";
 import { ClusterInfo, etcdctl, etcdctlCommand, EtcdctlOptions } from "./deploy";
 
 /** Runs `command` on a lab host as the deploy user; fails the test on a non-zero exit. */
-export function ssh(info: ClusterInfo, address: string, command: string): string {
-    const r = sshTry(info, address, command);
+export function ssh(info: ClusterInfo, address: string, command: string, input?: string | Buffer): string {
+    const r = sshTry(info, address, command, input);
     assert.equal(r.status, 0, `ssh ${address} ${command}: ${r.stderr}`);
     return r.stdout.trim();
 }
 
-export function sshTry(info: ClusterInfo, address: string, command: string): { status: number; stdout: string; stderr: string } {
+/** `input` goes to the command's standard input (file contents, keys: never in the command line). */
+export function sshTry(info: ClusterInfo, address: string, command: string, input?: string | Buffer): { status: number; stdout: string; stderr: string } {
     const r = spawnSync("ip", ["netns", "exec", info.netns, "ssh", "-i", info.sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `${info.sshUser}@${address}`, "--", command], { encoding: "utf8" });
+        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `${info.sshUser}@${address}`, "--", command], { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
     return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
