@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
+import { DEFRAG, renderDefragScript, renderDefragService, renderDefragTimer } from "./defrag";
 import { memberCertificateSpecs } from "./certificates";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
@@ -14,6 +15,9 @@ import { renderConfigureScript } from "./scripts/configure";
 import { InstallSource, renderInstallScript, uploadedArchivePath } from "./scripts/install";
 import { remoteCommand } from "./scripts/remote";
 import { renderUnit } from "./unit";
+
+/** Files etcd never reads: changing them must not restart the member (they stay out of its configuration digest). */
+const NOT_RESTARTING = new Set<string>([BOOTSTRAP_ENV_FILE, DEFRAG.script, DEFRAG.service, DEFRAG.timer]);
 
 export interface EtcdMemberArgs {
     machine: Machine;
@@ -75,6 +79,11 @@ export class EtcdMember extends pulumi.ComponentResource {
             { path: ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`) },
             { path: BOOTSTRAP_ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(bootstrapEnvironment(p.all, token), "read by etcd only when its data dir is empty") },
             { path: UNIT_FILE, mode: "644", owner: "root:root", content: unit },
+            { path: DEFRAG.script, mode: "755", owner: "root:root", content: renderDefragScript({
+                etcdVersion: config.etcdVersion, ownEndpoint: p.member.clientUrl, endpoints: p.all.map((m) => m.clientUrl),
+            }) },
+            { path: DEFRAG.service, mode: "644", owner: "root:root", content: renderDefragService(name) },
+            { path: DEFRAG.timer, mode: "644", owner: "root:root", content: renderDefragTimer(name, p.all.findIndex((m) => m.name === name)) },
         ]);
         const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem]).apply(([ca, serverCert, peerCert]): HostFile[] => [
             { path: PKI.ca, mode: "644", owner: "root:root", content: ca },
@@ -104,7 +113,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [install, ...(args.after ? [args.after.applied] : [])] });
 
         this.configurationDigest = pulumi.all([inlineFiles, certFiles]).apply(([files, certs]) =>
-            sha256([...files.filter((f) => f.path !== BOOTSTRAP_ENV_FILE), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));
+            sha256([...files.filter((f) => !NOT_RESTARTING.has(f.path)), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));
         this.applied = new command.remote.Command(`${name}-apply`, {
             connection,
             create: step("apply", pulumi.all([plan, this.configurationDigest]).apply(([p, digest]) => renderApplyScript({

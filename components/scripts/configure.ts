@@ -1,3 +1,4 @@
+import { DEFRAG } from "../defrag";
 import { HostFile } from "../fileBundle";
 import { CONFIG_DIR, PKI_DIR, STATE_DIR } from "../layout";
 import { shq } from "./remote";
@@ -91,6 +92,7 @@ if [ "$received" -ne ${o.stdinFiles.length} ]; then echo "expected ${o.stdinFile
 ${inline}
 if [ "$changed" -eq 1 ]; then systemctl daemon-reload; fi
 if ! systemctl is-enabled --quiet etcd.service; then systemctl enable --quiet etcd.service; echo "enabled etcd.service"; fi
+if ! systemctl is-enabled --quiet ${DEFRAG.timerUnit}; then systemctl enable --now --quiet ${DEFRAG.timerUnit}; echo "enabled ${DEFRAG.timerUnit}"; fi
 if [ "$changed" -eq 0 ]; then echo "${o.memberName}: configuration is up to date"; fi
 `;
 }
