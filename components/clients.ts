@@ -1,3 +1,4 @@
+import { isDnsLabel } from "./config/net";
 import { sha256 } from "./digest";
 
 /**
@@ -22,7 +23,6 @@ export interface ClientSpec {
     gateway: boolean;
 }
 
-const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // A trailing '/' keeps `/registry/` from also granting `/registry-backup/...`; the characters need no quoting anywhere.
 const PREFIX = /^\/([A-Za-z0-9._-]+\/)+$/;
 const ENTRY = "a name (DNS-1123 label) or { name, prefix?, gateway? }";
@@ -43,7 +43,7 @@ export function parseClients(entries: unknown[], bad: Bad): ClientSpec[] {
         const extra = Object.keys(unknown);
         if (extra.length) { bad(key, entry, `unknown field ${extra.join(", ")}; expected ${ENTRY}`); return; }
         const at = typeof entry === "string" ? key : `${key}.name`;
-        if (typeof name !== "string" || !LABEL.test(name)) { bad(at, name, "expected a DNS-1123 label naming a consumer (e.g. kube-apiserver)"); return; }
+        if (typeof name !== "string" || !isDnsLabel(name)) { bad(at, name, "expected a DNS-1123 label naming a consumer (e.g. kube-apiserver)"); return; }
         if (name === ADMIN_USER) { bad(at, name, "'root' is the admin certificate; name consumers after what they are"); return; }
         if (clients.some((c) => c.name === name)) { bad(at, name, "client names must be unique"); return; }
         if (typeof prefix !== "string" || !PREFIX.test(prefix)) {

@@ -8,6 +8,9 @@ import { ADMIN_USER, authPlan, ClientSpec, gatewayPassword } from "./clients";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
+import { guardedMachines, preflightSteps, trustSteps, upFrontGuards } from "./guards";
+import { expectedSha256 } from "./releaseChecksums";
+import { certificateRenewal, rotationLabel } from "./renewal";
 import { Machine } from "./targets/machine";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
@@ -21,6 +24,8 @@ export interface EtcdClusterArgs {
     config: ClusterConfig;
     machines: Machine[];
     stack: string;
+    /** The clock (ms since the epoch): picks the certificate renewal generation, the program's one use of time. */
+    now: number;
 }
 
 export const GATE_TIMEOUT_SECONDS = 300;
@@ -36,7 +41,7 @@ export interface ClientCredentials extends CertificatePair {
 
 /** How etcd reaches the hosts: downloaded there, or uploaded from a local release tarball. */
 export function installSource(config: ClusterConfig): InstallSource & { localPath?: string } {
-    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl };
+    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl, sha256: expectedSha256(config.etcdVersion, config.etcdSha256) };
     return {
         kind: "archive",
         localPath: config.etcdArchive,
@@ -59,22 +64,33 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly etcdctlEnvironment: pulumi.Output<string>;
     readonly kubeApiserverFlags: pulumi.Output<string[]>;
     readonly health: command.remote.Command;
+    /** When the next `pulumi up` re-issues every leaf certificate. */
+    readonly certificatesRenewAfter: string;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
-        const { config, machines, stack } = args;
-        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, purpose: "CA" }, { parent: this });
-        const peerCa = new EtcdCa(`${name}-peer-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, purpose: "peer CA" }, { parent: this });
+        const { config, stack } = args;
+        // Refusals come before anything changes: no key, certificate, binary or file until every guard has passed.
+        const preflights = preflightSteps(args.machines, config, stack, this);
+        const caArgs = { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, after: upFrontGuards(args.machines, preflights) };
+        const ca = new EtcdCa(`${name}-ca`, { ...caArgs, purpose: "CA" }, { parent: this });
+        const peerCa = new EtcdCa(`${name}-peer-ca`, { ...caArgs, purpose: "peer CA" }, { parent: this });
+        const trusts = trustSteps(args.machines, config, stack, ca.certPem, preflights, this);
+        const machines = guardedMachines(args.machines, new Map(args.machines.map((m, i) => [m, [preflights[i], trusts[i]]])));
         const token = ca.publicKeyFingerprint.apply((fp) => clusterToken(stack, fp));
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
         const install = installSource(config);
+        const renewal = certificateRenewal(args.now, config.certValidityDays, config.certRenewBeforeDays);
+        const rotation = rotationLabel(config.certRotation, renewal);
+        this.certificatesRenewAfter = renewal.renewsAfter.toISOString();
         const gomaxprocs = config.tier.etcd.gomaxprocs;
 
         const members: EtcdMember[] = [];
         for (const { member: machine, after } of restartOrder(machines)) {
+            machine.holdChangesUntil?.(after && members.find((m) => m.memberName === after.name)!.applied);
             members.push(new EtcdMember(machine.name, {
-                machine, config, ca, peerCa, token, stack, gomaxprocs, install,
+                machine, config, ca, peerCa, token, stack, gomaxprocs, install, rotation,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),
                 after: after && members.find((m) => m.memberName === after.name),
                 applyTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
@@ -85,25 +101,29 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.clientEndpoints = plans.apply((ps) => ps.map((p) => p.clientUrl));
         this.peerUrls = plans.apply((ps) => ps.map((p) => p.peerUrl));
         const digests = pulumi.all(members.map((m) => m.configurationDigest));
-        this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client.name, this.issueClient(name, client, ca, config, stack)]));
+        this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client.name, this.issueClient(name, client, ca, config, stack, rotation)]));
         const passwords = Object.values(this.clients).filter((c) => c.password).map((c) => c.password!.apply((p) => `${c.user} ${p}\n`));
         const plan = authPlan(this.memberNames, config.clientCertificates);
+        // The gate and the users' setup speak to the whole cluster through every member's endpoint with the local
+        // member's credentials, so any healthy member can run them: the first by default, another when that one's
+        // host is down.
+        const gateHost = machines.find((m) => m.name === config.healthGateMember) ?? machines[0];
         const auth = new command.remote.Command(`${name}-auth`, {
-            connection: machines[0].connection,
+            connection: gateHost.connection,
             create: this.clientEndpoints.apply((endpoints) => remoteCommand(renderAuthScript({ etcdVersion: config.etcdVersion, endpoints, plan }),
-                { user: machines[0].user, label: `users, roles and authentication (${name})` })),
+                { user: gateHost.user, label: `users, roles and authentication (${name})` })),
             stdin: pulumi.secret(pulumi.all(passwords).apply((lines) => lines.join(""))),
         }, { parent: this, dependsOn: members.map((m) => m.applied) });
         this.health = new command.remote.Command(`${name}-health`, {
-            connection: machines[0].connection,
-            create: pulumi.all([this.clientEndpoints, digests]).apply(([endpoints, ds]) => remoteCommand(
+            connection: gateHost.connection,
+            create: pulumi.all([this.clientEndpoints, this.peerUrls, digests]).apply(([endpoints, peerUrls, ds]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
-                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, timeoutSeconds: GATE_TIMEOUT_SECONDS }),
-                { user: machines[0].user, label: `cluster health gate (${name})` })),
+                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, peerUrls, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
+                { user: gateHost.user, label: `cluster health gate (${name})` })),
         }, { parent: this, dependsOn: [auth] });
 
         this.caCertificate = ca.certPem;
-        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec({ name: ADMIN_USER, gateway: false }, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
+        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec({ name: ADMIN_USER, gateway: false }, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this);
         this.etcdctlEnvironment = this.clientEndpoints.apply(etcdctlEnvironment);
         this.kubeApiserverFlags = this.clientEndpoints.apply(kubeApiserverFlags);
         this.registerOutputs({ clientEndpoints: this.clientEndpoints });
@@ -114,10 +134,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
      * alone and never replaced by `certRotation`: rotating certificates must not lock out a client that still has
      * the old password configured.
      */
-    private issueClient(name: string, client: ClientSpec, ca: EtcdCa, config: ClusterConfig, stack: string): ClientCredentials {
-        const pair = ca.issue(`${name}-client-${client.name}`, clientCertificateSpec(client, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
+    private issueClient(name: string, client: ClientSpec, ca: EtcdCa, config: ClusterConfig, stack: string, rotation: string): ClientCredentials {
+        const pair = ca.issue(`${name}-client-${client.name}`, clientCertificateSpec(client, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this);
         if (!client.gateway) return { ...pair, user: client.name, prefix: client.prefix };
-        const seed = new tls.PrivateKey(`${name}-client-${client.name}-password`, { algorithm: "ED25519" }, { parent: this });
+        const seed = new tls.PrivateKey(`${name}-client-${client.name}-password`, { algorithm: "ED25519" }, { parent: this, dependsOn: ca.after });
         return { ...pair, user: client.name, prefix: client.prefix, password: pulumi.secret(seed.privateKeyPem.apply(gatewayPassword)) };
     }
 }

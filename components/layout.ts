@@ -9,6 +9,8 @@ export const UNIT_FILE = "/etc/systemd/system/etcd.service";
 export const STATE_DIR = "/var/lib/etcd-cluster";
 /** Hash of the configuration the running etcd was started with. */
 export const APPLIED_STAMP = `${STATE_DIR}/applied.sha256`;
+/** What the CA this member trusts was made from (key algorithm, stack, validity), for the preflight to compare. */
+export const CA_RECIPE = `${STATE_DIR}/ca-recipe`;
 export const UPLOAD_DIR = "/var/tmp";
 
 export const PKI = {

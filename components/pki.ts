@@ -15,6 +15,12 @@ export interface CaArgs {
     validityDays: number;
     /** What the CA signs, in its CN; the cluster CA's is "CA" (as before peers had their own). */
     purpose: string;
+    /** Steps that must succeed before any key is made or replaced: the preflight guards. */
+    after?: pulumi.Resource[];
+}
+
+export function caCommonName(stack: string, purpose: string): string {
+    return `etcd-cluster ${stack} ${purpose}`;
 }
 
 /**
@@ -27,19 +33,23 @@ export class EtcdCa extends pulumi.ComponentResource {
     /** SHA-256 fingerprint of the CA's public key: stable for the CA's life, unique to this cluster. */
     readonly publicKeyFingerprint: pulumi.Output<string>;
     private readonly keyAlgorithm: KeyAlgorithm;
+    readonly after?: pulumi.Resource[];
 
     constructor(name: string, args: CaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:pki:Ca", name, {}, opts);
         this.keyAlgorithm = args.keyAlgorithm;
-        const key = new tls.PrivateKey(`${name}-key`, keyParameters(args.keyAlgorithm), { parent: this });
+        this.after = args.after;
+        // Protected: replacing the CA of a running cluster cuts members off from each other (etcd keeps the CA pool
+        // it started with), so the engine must refuse it even when a guard is bypassed.
+        const key = new tls.PrivateKey(`${name}-key`, keyParameters(args.keyAlgorithm), { parent: this, protect: true, dependsOn: args.after });
         const cert = new tls.SelfSignedCert(`${name}-cert`, {
             privateKeyPem: key.privateKeyPem,
-            subject: { commonName: `etcd-cluster ${args.stack} ${args.purpose}`, organization: ORGANIZATION },
+            subject: { commonName: caCommonName(args.stack, args.purpose), organization: ORGANIZATION },
             isCaCertificate: true,
             validityPeriodHours: args.validityDays * 24,
             allowedUses: [...USES.ca],
             setSubjectKeyId: true,
-        }, { parent: this });
+        }, { parent: this, protect: true });
         this.certPem = cert.certPem;
         this.keyPem = pulumi.secret(key.privateKeyPem);
         this.publicKeyFingerprint = key.publicKeyFingerprintSha256;
@@ -52,7 +62,7 @@ export class EtcdCa extends pulumi.ComponentResource {
      */
     issue(name: string, spec: pulumi.Input<LeafSpec>, validityDays: number, rotation: string, parent: pulumi.Resource): CertificatePair {
         const s = pulumi.output(spec);
-        const key = new tls.PrivateKey(`${name}-key`, keyParameters(this.keyAlgorithm), { parent, replacementTrigger: rotation });
+        const key = new tls.PrivateKey(`${name}-key`, keyParameters(this.keyAlgorithm), { parent, replacementTrigger: rotation, dependsOn: this.after });
         const csr = new tls.CertRequest(`${name}-csr`, {
             privateKeyPem: key.privateKeyPem,
             subject: { commonName: s.commonName, organization: ORGANIZATION, organizationalUnit: s.organizationalUnit },

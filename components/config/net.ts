@@ -5,6 +5,9 @@ import * as net from "net";
 const DNS_LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 const DNS_NAME = new RegExp(`^${DNS_LABEL}(\\.${DNS_LABEL})*$`, "i");
 
+/** A DNS-1123 label, as member and client names are. */
+export function isDnsLabel(value: string): boolean { return new RegExp(`^${DNS_LABEL}$`).test(value); }
+
 export function isIp(value: string): boolean { return net.isIP(value) !== 0; }
 
 /** A host name (no wildcard); a name whose last label is all digits would be read as an IPv4 address, so it is none. */
