@@ -8,10 +8,13 @@ import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { Machine } from "./machine";
-import { EtcdMember } from "./member";
+import { releaseDir } from "./layout";
+import { EtcdMember, Survey } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
+import { ClusterMode } from "./scripts/apply";
 import { renderGateScript } from "./scripts/health";
+import { renderReconcileScript, renderSurveyScript } from "./scripts/membership";
 import { InstallSource } from "./scripts/install";
 import { remoteCommand } from "./scripts/remote";
 
@@ -60,27 +63,51 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const install = installSource(config);
         const gomaxprocs = loadTiers()[config.size].etcd.gomaxprocs;
 
+        // Members apply one after another (configure N+1 waits for apply N). Before the first apply, a survey on the
+        // first host says whether a cluster exists; after the last, a reconcile removes members no longer configured
+        // and a gate checks the whole cluster. See README "What runs on each member".
         const members: EtcdMember[] = [];
+        let survey: Survey | undefined;
+        const first = machines[0];
+        const onFirst = (label: string) => ({ user: first.user, label: `${label} (${name})` });
         for (const { member: machine, after } of restartOrder(machines)) {
-            members.push(new EtcdMember(machine.name, {
+            const member = new EtcdMember(machine.name, {
                 machine, config, ca, token, stack, gomaxprocs, install,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),
                 after: after && members.find((m) => m.memberName === after.name),
                 applyTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
-            }, { parent: this }));
+            }, { parent: this });
+            if (!survey) {
+                const step = new command.remote.Command(`${name}-membership-survey`, {
+                    connection: first.connection,
+                    create: pulumi.all([plans, member.configurationDigest]).apply(([ps, digest]) => remoteCommand(
+                        renderSurveyScript({ etcdVersion: config.etcdVersion, members: ps, certificates: releaseDir(digest), dataDir: config.dataDir }),
+                        onFirst("membership survey"))),
+                }, { parent: this, dependsOn: [member.configured] });
+                survey = { step, mode: step.stdout.apply((out) => out.trim().split("\n").pop() as ClusterMode) };
+            }
+            member.apply(survey);
+            members.push(member);
         }
 
         this.memberNames = machines.map((m) => m.name);
         this.clientEndpoints = plans.apply((ps) => ps.map((p) => p.clientUrl));
         this.peerUrls = plans.apply((ps) => ps.map((p) => p.peerUrl));
+        const firstCertificates = members[0].configurationDigest.apply(releaseDir);
+        const reconcile = new command.remote.Command(`${name}-membership`, {
+            connection: first.connection,
+            create: pulumi.all([plans, firstCertificates]).apply(([ps, certificates]) => remoteCommand(
+                renderReconcileScript({ etcdVersion: config.etcdVersion, members: ps, certificates, timeoutSeconds: APPLY_TIMEOUT_SECONDS }),
+                onFirst("membership reconcile"))),
+        }, { parent: this, dependsOn: members.map((m) => m.applied) });
         const digests = pulumi.all(members.map((m) => m.configurationDigest));
         this.health = new command.remote.Command(`${name}-health`, {
-            connection: machines[0].connection,
-            create: pulumi.all([this.clientEndpoints, digests]).apply(([endpoints, ds]) => remoteCommand(
+            connection: first.connection,
+            create: pulumi.all([plans, digests, firstCertificates]).apply(([ps, ds, certificates]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
-                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, timeoutSeconds: GATE_TIMEOUT_SECONDS }),
-                { user: machines[0].user, label: `cluster health gate (${name})` })),
-        }, { parent: this, dependsOn: members.map((m) => m.applied) });
+                renderGateScript({ etcdVersion: config.etcdVersion, members: ps, certificates, timeoutSeconds: GATE_TIMEOUT_SECONDS }),
+                onFirst("cluster health gate"))),
+        }, { parent: this, dependsOn: [reconcile] });
 
         this.caCertificate = ca.certPem;
         this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation), config.certValidityDays, config.certRotation, this);

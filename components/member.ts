@@ -3,13 +3,13 @@ import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { memberCertificateSpecs } from "./certificates";
-import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
+import { memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
-import { BOOTSTRAP_ENV_FILE, ENV_FILE, PKI, UNIT_FILE } from "./layout";
+import { RELEASE_FILES, binary, releaseDir } from "./layout";
 import { Machine } from "./machine";
 import { MemberPlan } from "./plan";
 import { EtcdCa } from "./pki";
-import { renderApplyScript } from "./scripts/apply";
+import { ClusterMode, renderApplyScript } from "./scripts/apply";
 import { renderConfigureScript } from "./scripts/configure";
 import { InstallSource, renderInstallScript, uploadedArchivePath } from "./scripts/install";
 import { remoteCommand } from "./scripts/remote";
@@ -30,15 +30,20 @@ export interface EtcdMemberArgs {
     applyTimeoutSeconds: number;
 }
 
+/** The membership survey's verdict (see scripts/membership.ts), and the step that made it. */
+export interface Survey { mode: pulumi.Output<ClusterMode>; step: pulumi.Resource }
+
 /**
  * One etcd member on one machine: certificates, then four convergent remote steps: upload (offline installs only),
  * install, configure, apply. Every step carries the machine's identity, so a replaced machine is set up again.
  */
 export class EtcdMember extends pulumi.ComponentResource {
     readonly memberName: string;
-    /** The step the next member waits for. */
-    readonly applied: command.remote.Command;
-    /** Changes whenever a file that needs a restart changes. */
+    /** The step that stages this member's configuration. */
+    readonly configured: command.remote.Command;
+    /** The step the next member waits for; made by `apply`. */
+    applied!: command.remote.Command;
+    /** Names the staged configuration: changes whenever anything etcd runs with changes. */
     readonly configurationDigest: pulumi.Output<string>;
 
     constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -68,49 +73,60 @@ export class EtcdMember extends pulumi.ComponentResource {
             triggers,
         }, { parent: this, dependsOn: uploads });
 
-        const unit = renderUnit({ memberName: name, etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs });
-        const inlineFiles = pulumi.all([plan, args.token]).apply(([p, token]): HostFile[] => [
-            { path: ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`) },
-            { path: BOOTSTRAP_ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(bootstrapEnvironment(p.all, token), "read by etcd only when its data dir is empty") },
-            { path: UNIT_FILE, mode: "644", owner: "root:root", content: unit },
+        const unit = renderUnit({ memberName: name, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs });
+        const envFile = plan.apply((p) => renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`));
+        const certs = pulumi.all([args.ca.certPem, server.certPem, peer.certPem]);
+        // Keys are covered by the certificate they belong to: a new key always comes with a new certificate.
+        this.configurationDigest = pulumi.all([envFile, certs]).apply(([env, pems]) =>
+            sha256([config.etcdVersion, unit, env, ...pems].join("\n")).slice(0, 16));
+        const release = this.configurationDigest.apply(releaseDir);
+        const inlineFiles = pulumi.all([release, envFile]).apply(([dir, env]): HostFile[] => [
+            { path: `${dir}/${RELEASE_FILES.env}`, mode: "640", owner: "root:etcd", content: env },
+            { path: `${dir}/${RELEASE_FILES.unit}`, mode: "644", owner: "root:root", content: unit },
         ]);
-        const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem]).apply(([ca, serverCert, peerCert]): HostFile[] => [
-            { path: PKI.ca, mode: "644", owner: "root:root", content: ca },
-            { path: PKI.serverCert, mode: "644", owner: "root:root", content: serverCert },
-            { path: PKI.peerCert, mode: "644", owner: "root:root", content: peerCert },
+        const certFiles = pulumi.all([release, certs]).apply(([dir, [ca, serverCert, peerCert]]): HostFile[] => [
+            { path: `${dir}/${RELEASE_FILES.ca}`, mode: "644", owner: "root:root", content: ca },
+            { path: `${dir}/${RELEASE_FILES.serverCert}`, mode: "644", owner: "root:root", content: serverCert },
+            { path: `${dir}/${RELEASE_FILES.peerCert}`, mode: "644", owner: "root:root", content: peerCert },
         ]);
         const keys = [
-            { path: PKI.serverKey, mode: "600", owner: "etcd:etcd", certificate: PKI.serverCert, pem: server.keyPem },
-            { path: PKI.peerKey, mode: "600", owner: "etcd:etcd", certificate: PKI.peerCert, pem: peer.keyPem },
-        ];
-        const stdin = pulumi.secret(pulumi.all([certFiles, pulumi.all(keys.map((k) => k.pem))]).apply(([certs, pems]) => encodeBundle([
-            ...certs,
-            ...keys.map((k, i) => ({ path: k.path, mode: k.mode, owner: k.owner, content: pems[i] })),
+            { file: RELEASE_FILES.serverKey, certificate: RELEASE_FILES.serverCert, pem: server.keyPem },
+            { file: RELEASE_FILES.peerKey, certificate: RELEASE_FILES.peerCert, pem: peer.keyPem },
+        ].map((k) => ({ ...k, path: release.apply((dir) => `${dir}/${k.file}`), mode: "600", owner: "etcd:etcd" }));
+        const stdin = pulumi.secret(pulumi.all([certFiles, pulumi.all(keys.map((k) => k.path)), pulumi.all(keys.map((k) => k.pem))]).apply(([certFiles, paths, pems]) => encodeBundle([
+            ...certFiles,
+            ...keys.map((k, i) => ({ path: paths[i], mode: k.mode, owner: k.owner, content: pems[i] })),
         ])));
-        // Keys are described by the certificate they belong to: a new key always comes with a new certificate.
-        const stdinManifest = certFiles.apply((certs) => [
-            ...certs.map((c) => ({ path: c.path, mode: c.mode, owner: c.owner, fingerprint: `sha256 ${sha256(c.content).slice(0, 16)}` })),
-            ...keys.map((k) => ({ path: k.path, mode: k.mode, owner: k.owner, fingerprint: `key of ${k.certificate}` })),
+        const stdinManifest = pulumi.all([certFiles, pulumi.all(keys.map((k) => k.path))]).apply(([certFiles, paths]) => [
+            ...certFiles.map((c) => ({ path: c.path, mode: c.mode, owner: c.owner, fingerprint: `sha256 ${sha256(c.content).slice(0, 16)}` })),
+            ...keys.map((k, i) => ({ path: paths[i], mode: k.mode, owner: k.owner, fingerprint: `key of ${k.certificate}` })),
         ]);
-        const configure = new command.remote.Command(`${name}-configure`, {
+        this.configured = new command.remote.Command(`${name}-configure`, {
             connection,
-            create: step("configure", pulumi.all([inlineFiles, stdinManifest]).apply(([files, manifest]) => renderConfigureScript({
-                memberName: name, dataDir: config.dataDir, walDir: config.walDir, inlineFiles: files, stdinFiles: manifest,
+            create: step("configure", pulumi.all([inlineFiles, stdinManifest, this.configurationDigest]).apply(([files, manifest, digest]) => renderConfigureScript({
+                memberName: name, dataDir: config.dataDir, walDir: config.walDir, digest, etcdBinary: binary(config.etcdVersion, "etcd"),
+                inlineFiles: files, stdinFiles: manifest,
             }))),
             stdin,
             triggers,
         }, { parent: this, dependsOn: [install, ...(args.after ? [args.after.applied] : [])] });
 
-        this.configurationDigest = pulumi.all([inlineFiles, certFiles]).apply(([files, certs]) =>
-            sha256([...files.filter((f) => f.path !== BOOTSTRAP_ENV_FILE), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));
-        this.applied = new command.remote.Command(`${name}-apply`, {
+        this.applyStep = (survey) => new command.remote.Command(`${name}-apply`, {
             connection,
-            create: step("apply", pulumi.all([plan, this.configurationDigest]).apply(([p, digest]) => renderApplyScript({
-                memberName: name, clientUrl: p.member.clientUrl, dataDir: config.dataDir, configurationDigest: digest,
-                etcdVersion: config.etcdVersion, endpoints: p.all.map((m) => m.clientUrl), timeoutSeconds: args.applyTimeoutSeconds,
+            create: step("apply", pulumi.all([plan, this.configurationDigest, args.token, survey.mode]).apply(([p, digest, token, mode]) => renderApplyScript({
+                member: p.member, members: p.all, etcdVersion: config.etcdVersion, dataDir: config.dataDir,
+                digest, token, mode, timeoutSeconds: args.applyTimeoutSeconds,
             }))),
             triggers,
-        }, { parent: this, dependsOn: [configure] });
+        }, { parent: this, dependsOn: [this.configured, survey.step] });
         this.registerOutputs({ configurationDigest: this.configurationDigest });
+    }
+
+    private readonly applyStep: (survey: Survey) => command.remote.Command;
+
+    /** Adds the apply step, which must wait for the membership survey (which itself needs the first member configured). */
+    apply(survey: Survey): command.remote.Command {
+        this.applied = this.applyStep(survey);
+        return this.applied;
     }
 }

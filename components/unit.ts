@@ -1,8 +1,7 @@
-import { BOOTSTRAP_ENV_FILE, ENV_FILE, binary } from "./layout";
+import { BOOTSTRAP_ENV_FILE, CURRENT_LINK, RELEASE_FILES } from "./layout";
 
 export interface UnitOptions {
     memberName: string;
-    etcdVersion: string;
     dataDir: string;
     walDir: string;
     gomaxprocs: number;
@@ -10,7 +9,8 @@ export interface UnitOptions {
 
 /**
  * The systemd unit. Type=notify: systemd sees etcd ready only once it has joined a quorum. Sandboxing is limited to
- * what etcd tolerates (it needs to write only its data and WAL dirs). Best-effort I/O class at the highest priority,
+ * what etcd tolerates (it needs to write only its data and WAL dirs). Binary and environment are read through the
+ * `current` link, so the unit names no version and an unplanned restart runs what the gate last switched to. Best-effort I/O class at the highest priority,
  * as etcd's tuning guide advises, so other disk users cannot starve the WAL.
  */
 export function renderUnit(o: UnitOptions): string {
@@ -26,10 +26,10 @@ RequiresMountsFor=${o.dataDir} ${o.walDir}
 Type=notify
 User=etcd
 Group=etcd
-EnvironmentFile=${ENV_FILE}
-EnvironmentFile=${BOOTSTRAP_ENV_FILE}
+EnvironmentFile=${CURRENT_LINK}/${RELEASE_FILES.env}
+EnvironmentFile=-${BOOTSTRAP_ENV_FILE}
 Environment=GOMAXPROCS=${o.gomaxprocs}
-ExecStart=${binary(o.etcdVersion, "etcd")} --data-dir=${o.dataDir}
+ExecStart=${CURRENT_LINK}/${RELEASE_FILES.etcd} --data-dir=${o.dataDir}
 Restart=on-failure
 RestartSec=5s
 TimeoutStartSec=300

@@ -60,7 +60,7 @@ test("adding members re-issues no existing member's certificate; a rotation re-i
 
 test("no secret appears in any command string; keys travel on stdin, which is secret", () => {
     const commands = byType(three, "command:remote:Command");
-    assert.equal(commands.length, 3 * 3 + 1);
+    assert.equal(commands.length, 3 * 3 + 3);
     for (const c of commands) {
         for (const field of ["create", "update", "delete"]) {
             const text = String(c.inputs[field] ?? "");
@@ -73,7 +73,7 @@ test("no secret appears in any command string; keys travel on stdin, which is se
         const configure = named(three, `${name}-configure`);
         assert.ok(configure.secretInputs.includes("stdin"), `${name}-configure stdin must be secret`);
         const files = String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "));
-        const keyLine = files.find(([p]) => p === "/etc/etcd/pki/server.key")!;
+        const keyLine = files.find(([p]) => /^\/etc\/etcd\/releases\/[0-9a-f]{16}\/pki\/server\.key$/.test(p))!;
         assert.deepEqual(keyLine.slice(1, 3), ["600", "etcd:etcd"]);
         assert.match(Buffer.from(keyLine[3], "base64").toString(), new RegExp(`FAKE KEY ${name}-server-key`));
     }
@@ -101,17 +101,20 @@ test("members apply one after another; installs and bootstrap starts do not wait
     const installs = ["etcd-1", "etcd-2", "etcd-3"].map((n) => step(`${n}-install`));
     const firstApplied = step("etcd-1-apply").finished;
     for (const i of installs) assert.ok(i.started < firstApplied, `${i.name} runs in parallel, before any member applies`);
-    const gate = step("etcd-health");
-    assert.ok(["etcd-1", "etcd-2", "etcd-3"].every((n) => gate.started > step(`${n}-apply`).finished), "the health gate runs after every member");
+    const survey = step("etcd-membership-survey");
+    assert.ok(survey.started > step("etcd-1-configure").finished && survey.finished < step("etcd-1-apply").started, "the survey runs before any member applies");
+    const reconcile = step("etcd-membership");
+    assert.ok(["etcd-1", "etcd-2", "etcd-3"].every((n) => reconcile.started > step(`${n}-apply`).finished), "members are removed only after every member applied");
+    assert.ok(step("etcd-health").started > reconcile.finished, "the health gate runs last");
     // At bootstrap each apply step starts etcd without blocking, so the chain costs nothing.
     const apply = String(step("etcd-2-apply").inputs.create);
-    const bootstrap = apply.slice(apply.indexOf('if [ "$state" != active ]'), apply.indexOf("configuration changed; checking the cluster"));
-    assert.match(bootstrap, /systemctl restart --no-block etcd\.service[\s\S]*exit 0/);
-    assert.doesNotMatch(bootstrap, /wait_for|cluster_problems/);
+    const bootstrap = apply.slice(apply.indexOf("  write_bootstrap new"), apply.indexOf("\n}\n", apply.indexOf("  write_bootstrap new")));
+    assert.match(bootstrap, /systemctl start --no-block etcd\.service[\s\S]*exit 0/);
+    assert.doesNotMatch(bootstrap, /wait_for|cluster_problems|run_etcd/);
 });
 
 test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
     assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-2-apply", "etcd-2-configure", "etcd-2-install",
-        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-health"]);
+        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-health", "etcd-membership", "etcd-membership-survey"]);
 });

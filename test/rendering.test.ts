@@ -5,11 +5,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { validateConfig } from "../components/config";
-import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "../components/environment";
+import { memberEnvironment, renderEnvironmentFile } from "../components/environment";
 import { planMember } from "../components/plan";
 import { renderApplyScript } from "../components/scripts/apply";
 import { renderConfigureScript } from "../components/scripts/configure";
 import { renderGateScript } from "../components/scripts/health";
+import { renderReconcileScript, renderSurveyScript } from "../components/scripts/membership";
 import { renderInstallScript } from "../components/scripts/install";
 import { remoteCommand } from "../components/scripts/remote";
 import { renderUnit } from "../components/unit";
@@ -36,9 +37,9 @@ for (const size of SIZES) {
     test(`the ${size} tier renders a unit that systemd accepts and an environment with the tier's settings`, () => {
         const config = configFor(size);
         const tier = loadTiers()[size];
-        const unit = renderUnit({ memberName: "etcd-1", etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: tier.etcd.gomaxprocs });
+        const unit = renderUnit({ memberName: "etcd-1", dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: tier.etcd.gomaxprocs });
         for (const line of ["Type=notify", "User=etcd", "Restart=on-failure", "LimitNOFILE=65536", "IOSchedulingClass=best-effort", "IOSchedulingPriority=0",
-            `Environment=GOMAXPROCS=${tier.etcd.gomaxprocs}`, "ExecStart=/opt/etcd/v3.6.14/etcd --data-dir=/var/lib/etcd", "ProtectSystem=strict",
+            `Environment=GOMAXPROCS=${tier.etcd.gomaxprocs}`, "ExecStart=/etc/etcd/current/etcd --data-dir=/var/lib/etcd", "EnvironmentFile=/etc/etcd/current/etcd.env", "ProtectSystem=strict",
             "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal", "NoNewPrivileges=yes"]) {
             assert.ok(unit.split("\n").includes(line), `unit lacks ${line}`);
         }
@@ -46,7 +47,7 @@ for (const size of SIZES) {
         const exe = path.join(tmp, "etcd");
         fs.writeFileSync(exe, "#!/bin/sh\n", { mode: 0o755 });
         const file = path.join(tmp, "etcd.service");
-        fs.writeFileSync(file, unit.replace("/opt/etcd/v3.6.14/etcd", exe));
+        fs.writeFileSync(file, unit.replace("/etc/etcd/current/etcd ", `${exe} `));
         const verify = tool("systemd-analyze", ["verify", file]);
         assert.equal(verify.status, 0, verify.out);
         assert.equal(verify.out.trim(), "", `systemd-analyze verify complained:\n${verify.out}`);
@@ -61,7 +62,7 @@ for (const size of SIZES) {
 test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and environment)", () => {
     const config = configFor("small");
     const env = memberEnvironment(members[0], config);
-    const execStart = renderUnit({ memberName: "etcd-1", etcdVersion: "3.6.14", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", gomaxprocs: 2 })
+    const execStart = renderUnit({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", gomaxprocs: 2 })
         .split("\n").find((l) => l.startsWith("ExecStart="))!;
     assert.ok(env.ETCD_CERT_FILE && env.ETCD_KEY_FILE, "2.1 cert-file and key-file");
     assert.equal(env.ETCD_CLIENT_CERT_AUTH, "true", "2.2 client-cert-auth");
@@ -76,14 +77,6 @@ test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and envir
     assert.match(env.ETCD_LISTEN_CLIENT_URLS, /^https:\/\/10\.0\.0\.1:2379,https:\/\/127\.0\.0\.1:2379$/);
 });
 
-test("bootstrap-only settings live apart, with every member and a cluster token", () => {
-    const env = bootstrapEnvironment(members, "etcd-cluster-dev-0123456789abcdef");
-    assert.equal(env.ETCD_INITIAL_CLUSTER, "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380,etcd-3=https://10.0.0.3:2380");
-    assert.equal(env.ETCD_INITIAL_CLUSTER_STATE, "new");
-    assert.equal(env.ETCD_INITIAL_CLUSTER_TOKEN, "etcd-cluster-dev-0123456789abcdef");
-    assert.equal(Object.keys(memberEnvironment(members[0], configFor("small"))).filter((k) => k in env).length, 0);
-});
-
 test("the corruption checks are switched on with the flag names of each etcd line", () => {
     assert.equal(memberEnvironment(members[0], configFor("small", "3.5.33")).ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK, "true");
     const six = memberEnvironment(members[0], configFor("small", "3.6.14"));
@@ -94,16 +87,18 @@ test("the corruption checks are switched on with the flag names of each etcd lin
 
 test("every remote script passes shellcheck, as bash and inside its POSIX sh wrapper", () => {
     const config = configFor("small");
-    const health = { etcdVersion: "3.6.14", endpoints: members.map((m) => m.clientUrl) };
+    const health = { etcdVersion: "3.6.14", members, certificates: "/etc/etcd/current" };
     const scripts: Record<string, string> = {
         "install-download": renderInstallScript("3.6.14", { kind: "download", baseUrl: config.etcdDownloadUrl }),
         "install-archive": renderInstallScript("3.6.14", { kind: "archive", fileName: "etcd-v3.6.14-linux-amd64.tar.gz", sha256: "ab".repeat(32) }),
         configure: renderConfigureScript({
-            memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal",
+            memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", digest: "0123456789abcdef", etcdBinary: "/opt/etcd/v3.6.14/etcd",
             inlineFiles: [{ path: "/etc/etcd/etcd.env", mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(members[0], config), "t") }],
             stdinFiles: [{ path: "/etc/etcd/pki/server.key", mode: "600", owner: "etcd:etcd", fingerprint: "x" }],
         }),
-        apply: renderApplyScript({ ...health, memberName: "etcd-1", clientUrl: members[0].clientUrl, dataDir: "/var/lib/etcd", configurationDigest: "abc", timeoutSeconds: 60 }),
+        apply: renderApplyScript({ member: members[0], members, etcdVersion: "3.6.14", dataDir: "/var/lib/etcd", digest: "0123456789abcdef", token: "t", mode: "new", timeoutSeconds: 60 }),
+        survey: renderSurveyScript({ ...health, dataDir: "/var/lib/etcd" }),
+        reconcile: renderReconcileScript({ ...health, timeoutSeconds: 60 }),
         gate: renderGateScript({ ...health, timeoutSeconds: 60 }),
     };
     for (const [name, script] of Object.entries(scripts)) {

@@ -1,81 +1,115 @@
-import { PKI, binary } from "../layout";
+import { RELEASE_FILES, binary } from "../layout";
+import { MemberPlan } from "../plan";
 import { shq } from "./remote";
 
 export interface HealthOptions {
     etcdVersion: string;
-    /** Client URLs of every member the cluster must have. */
-    endpoints: string[];
+    /** Every member the cluster should have, in configured order. */
+    members: MemberPlan[];
+    /** A configuration directory on this host whose server certificate (it carries client_auth) etcdctl presents. */
+    certificates: string;
 }
 
 /**
- * Bash functions that judge cluster health from a member host, using that member's server certificate (it carries
- * client_auth). `cluster_problems` prints what is wrong and fails; healthy means: every member answers health, the
- * cluster has exactly the expected members, all agree on one leader and one raft term, and no alarm is raised.
+ * Bash functions that judge the cluster from a member host. Health is judged on the cluster's actual membership
+ * (`member list`), so it holds while members are being added or removed: every started member answers health, all
+ * agree on one leader, one raft term and one cluster ID, no alarm is raised, and no member waits to be started or
+ * promoted. A problem that waiting cannot fix (another cluster answering at one of our addresses) sets `fatal`, which
+ * ends `wait_for` at once. `fail` prints one line that says which member, what is wrong and what to do, first on stderr
+ * (the provider shows the script text before it).
  */
-export function healthLibrary(o: HealthOptions): string {
+export function healthLibrary(o: HealthOptions & { subject: string }): string {
+    const file = (f: string) => `${o.certificates}/${f}`;
     return `etcdctl=${shq(binary(o.etcdVersion, "etcdctl"))}
-endpoints=${shq(o.endpoints.join(","))}
-expected_members=${o.endpoints.length}
+subject=${shq(o.subject)}
+desired=${shq(o.members.map((m) => m.clientUrl).join(","))}
+fatal=""
+fail() { printf 'etcd-cluster: %s: %s\\n' "$subject" "$*" >&2; exit 1; }
+trap 'printf "etcd-cluster: %s: stopped at line %s: %s\\n" "$subject" "$LINENO" "$BASH_COMMAND" >&2' ERR
 ctl() { # endpoints args...
   local eps=$1
   shift
-  "$etcdctl" --endpoints="$eps" --cacert=${PKI.ca} --cert=${PKI.serverCert} --key=${PKI.serverKey} \\
-    --dial-timeout=3s --command-timeout=5s "$@"
+  # An empty list would make etcdctl fall back to localhost.
+  if [ -z "$eps" ]; then echo "no endpoint to ask" >&2; return 1; fi
+  "$etcdctl" --endpoints="$eps" --cacert=${shq(file(RELEASE_FILES.ca))} --cert=${shq(file(RELEASE_FILES.serverCert))} --key=${shq(file(RELEASE_FILES.serverKey))} \\
+    --dial-timeout=2s --command-timeout=5s "$@"
 }
-# One line of etcdctl output without its client's JSON log lines.
+# etcdctl output on one line, without its client's JSON log lines.
 oneline() { grep -v '^{"level"' | tr '\\n' ' '; }
-cluster_problems() {
-  local out status leaders terms members problems=""
-  if ! out=$(ctl "$endpoints" endpoint health 2>&1); then
+# \`member list -w simple\` lines: id, status, name, peer URL, client URL, is learner.
+member_list() { # endpoints
+  ctl "$1" member list -w simple 2>/dev/null
+}
+field() { # n: one field of a simple-format line on stdin
+  awk -F', ' -v n="$1" '{ print $n }'
+}
+cluster_problems() { cluster_problems_without ""; }
+cluster_problems_without() { # name of a member left out (one about to restart, or down), or ""
+  local skip=$1 members eps out status ids leaders terms pending problems=""
+  if ! members=$(ctl "$desired" member list -w simple 2>&1); then
+    printf 'no member answers at %s: %s\\n' "$desired" "$(oneline <<<"$members")"
+    return 1
+  fi
+  eps=$(awk -F', ' -v skip="$skip" '$2 == "started" && $3 != skip { print $5 }' <<<"$members" | paste -sd, -)
+  pending=$(awk -F', ' '$2 == "unstarted" { print "announced " $4 } $2 == "started" && $6 == "true" { print "learner " $3 }' <<<"$members" | paste -sd, -)
+  if [ -n "$pending" ]; then problems+="members not yet voting: $pending; "; fi
+  if [ -z "$eps" ]; then
+    printf 'the cluster lists no started member besides %s\\n' "$skip"
+    return 1
+  fi
+  if ! out=$(ctl "$eps" endpoint health 2>&1); then
     problems+="not every member is healthy: $(printf '%s\\n' "$out" | grep -v 'is healthy' | oneline); "
   fi
-  if status=$(ctl "$endpoints" endpoint status -w fields 2>&1); then
-    leaders=$(printf '%s\\n' "$status" | awk -F' : ' '$1 == "\\"Leader\\"" { print $2 }' | sort -u)
-    terms=$(printf '%s\\n' "$status" | awk -F' : ' '$1 == "\\"RaftTerm\\"" { print $2 }' | sort -u)
-    if [ "$(printf '%s\\n' "$leaders" | grep -cv '^0$')" -ne 1 ] || grep -qx 0 <<<"$leaders"; then
-      problems+="members do not agree on exactly one leader (leader IDs seen: $(printf '%s' "$leaders" | tr '\\n' ' ')); "
-    fi
-    if [ "$(printf '%s\\n' "$terms" | grep -c .)" -ne 1 ]; then
-      problems+="members are in different raft terms ($(printf '%s' "$terms" | tr '\\n' ' ')); "
-    fi
-  else
-    problems+="endpoint status failed: $(printf '%s\\n' "$status" | oneline); "
+  status=$(ctl "$eps,$desired" endpoint status -w fields 2>/dev/null || true)
+  ids=$(awk -F' : ' '$1 == "\\"ClusterID\\"" { print $2 }' <<<"$status" | sort -u)
+  if [ "$(grep -c . <<<"$ids")" -gt 1 ]; then
+    fatal="members answer with different cluster IDs ($(paste -sd" " - <<<"$ids")): another etcd cluster runs at one of $desired"
+    problems+="$fatal; "
   fi
-  if members=$(ctl "$endpoints" member list -w simple 2>&1); then
-    if [ "$(printf '%s\\n' "$members" | grep -c ', started, ')" -ne "$expected_members" ]; then
-      problems+="expected $expected_members started members, the cluster lists: $(printf '%s' "$members" | tr '\\n' ';'); "
-    fi
-  else
-    problems+="member list failed: $(printf '%s\\n' "$members" | oneline); "
+  leaders=$(awk -F' : ' '$1 == "\\"Leader\\"" { print $2 }' <<<"$status" | sort -u)
+  terms=$(awk -F' : ' '$1 == "\\"RaftTerm\\"" { print $2 }' <<<"$status" | sort -u)
+  if [ "$(grep -cv '^0$' <<<"$leaders")" -ne 1 ] || grep -qx 0 <<<"$leaders"; then
+    problems+="members do not agree on exactly one leader (leader IDs seen: $(paste -sd" " - <<<"$leaders")); "
   fi
-  if ! out=$(ctl "$endpoints" alarm list 2>&1 | { grep -v '^{"level"' || true; }) || [ -n "$out" ]; then
+  if [ "$(grep -c . <<<"$terms")" -ne 1 ]; then problems+="members are in different raft terms ($(paste -sd" " - <<<"$terms")); "; fi
+  if ! out=$(ctl "$eps" alarm list 2>&1 | { grep -v '^{"level"' || true; }) || [ -n "$out" ]; then
     problems+="alarms raised: $(printf '%s\\n' "$out" | oneline); "
   fi
   if [ -n "$problems" ]; then printf '%s\\n' "$problems"; return 1; fi
 }
-member_healthy() { # client URL of one member
-  ctl "$1" endpoint health >/dev/null 2>&1
-}
-wait_for() { # seconds command...
+wait_for() { # seconds command...: retries until the command succeeds, the time is up, or it found a fatal problem
   local deadline=$((SECONDS + $1))
   shift
   until "$@" >/dev/null 2>&1; do
-    if [ "$SECONDS" -ge "$deadline" ]; then return 1; fi
+    if [ -n "$fatal" ] || [ "$SECONDS" -ge "$deadline" ]; then return 1; fi
     sleep 2
   done
 }
 `;
 }
 
-/** The cluster health gate: waits (bounded) for a healthy cluster, or fails the update saying what is wrong. */
+/**
+ * The cluster health gate: waits (bounded) for a healthy cluster whose membership is exactly the configured members,
+ * all voting, or fails the update saying what is wrong.
+ */
 export function renderGateScript(o: HealthOptions & { timeoutSeconds: number }): string {
     return `set -euo pipefail
-${healthLibrary(o)}
-if ! wait_for ${o.timeoutSeconds} cluster_problems; then
-  echo "etcd cluster is not healthy after ${o.timeoutSeconds}s: $(cluster_problems || true)" >&2
-  exit 1
+${healthLibrary({ ...o, subject: "cluster health gate" })}
+want=${shq(o.members.map((m) => `${m.name} ${m.peerUrl}`).join("\n"))}
+membership_problems() {
+  local members have
+  members=$(member_list "$desired") || { echo "no member answers at $desired"; return 1; }
+  have=$(awk -F', ' '$2 == "started" && $6 == "false" { print $3 " " $4 }' <<<"$members" | sort)
+  if [ "$have" != "$(sort <<<"$want")" ]; then
+    printf 'voting members are [%s], configured are [%s]\\n' "$(paste -sd, <<<"$have")" "$(sort <<<"$want" | paste -sd, -)"
+    return 1
+  fi
+}
+gate() { cluster_problems && membership_problems; }
+if ! wait_for ${o.timeoutSeconds} gate; then
+  fail "the etcd cluster is not healthy$([ -n "$fatal" ] || echo " after ${o.timeoutSeconds}s"): $(cluster_problems || true) $(membership_problems || true)"
 fi
-ctl "$endpoints" endpoint status -w table
-echo "etcd cluster is healthy: $expected_members members, one leader, one raft term, no alarms"
+ctl "$desired" endpoint status -w table
+echo "etcd cluster is healthy: ${o.members.length} voting members as configured, one leader, one raft term, no alarms"
 `;
 }
