@@ -13,8 +13,7 @@ export interface HealthOptions {
 /**
  * Bash functions that judge the cluster from a member host. Health is judged on the cluster's actual membership
  * (`member list`), so it holds while members are being added or removed: every started member answers health, all
- * agree on one leader, one raft term and one cluster ID, no alarm is raised, and no member waits to be started or
- * promoted. A problem that waiting cannot fix (another cluster answering at one of our addresses) sets `fatal`, which
+ * agree on one leader, one raft term and one cluster ID, no alarm is raised, and no voting member waits to be started. A problem that waiting cannot fix (another cluster answering at one of our addresses) sets `fatal`, which
  * ends `wait_for` at once. `fail` prints one line that says which member, what is wrong and what to do, first on stderr
  * (the provider shows the script text before it).
  */
@@ -51,8 +50,9 @@ cluster_problems_without() { # name of a member left out (one about to restart, 
     return 1
   fi
   eps=$(awk -F', ' -v skip="$skip" '$2 == "started" && $3 != skip { print $5 }' <<<"$members" | paste -sd, -)
-  pending=$(awk -F', ' '$2 == "unstarted" { print "announced " $4 } $2 == "started" && $6 == "true" { print "learner " $3 }' <<<"$members" | paste -sd, -)
-  if [ -n "$pending" ]; then problems+="members not yet voting: $pending; "; fi
+  # A voting member that never started counts towards the quorum without serving it (learners do not count).
+  pending=$(awk -F', ' '$2 == "unstarted" && $6 == "false" { print $4 }' <<<"$members" | paste -sd, -)
+  if [ -n "$pending" ]; then problems+="voting members announced but never started: $pending; "; fi
   if [ -z "$eps" ]; then
     printf 'the cluster lists no started member besides %s\\n' "$skip"
     return 1
