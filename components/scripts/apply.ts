@@ -78,9 +78,9 @@ member_serves() {
 }
 # Starts (or restarts) etcd and waits until this member serves; a crash fails at once.
 run_etcd() { # start|restart
-  local pid
-  if ! timeout "$timeout" systemctl "$1" etcd.service; then
-    fail "etcd did not start with configuration $digest (unit $(unit_is ActiveState)/$(unit_is SubState)): $(journal_tail). Fix the cause (journalctl -u etcd on this host) and run pulumi up again; no other member is changed until then"
+  local pid out
+  if ! out=$(timeout "$timeout" systemctl "$1" etcd.service 2>&1); then
+    fail "etcd did not start with configuration $digest (unit $(unit_is ActiveState)/$(unit_is SubState)): $(journal_tail) $out. Fix the cause (journalctl -u etcd on this host) and run pulumi up again; no other member is changed until then"
   fi
   pid=$(unit_is MainPID)
   local deadline=$((SECONDS + timeout))
@@ -94,7 +94,7 @@ run_etcd() { # start|restart
 }
 verified() {
   if ! wait_for "$timeout" cluster_problems; then
-    fail "$name runs configuration $digest, but the cluster is not healthy: $(cluster_problems || true)"
+    fail "$name runs configuration $digest, but the cluster is not healthy: $problems_seen"
   fi
   printf '%s\\n' "$digest" > "$stamp"
   rm -f "$bootstrap"
@@ -162,7 +162,7 @@ first_start() {
   local members=""
   if [ -n "$peers" ] && members=$(member_list "$peers") && [ -n "$members" ]; then join_cluster "$members"; fi
   if [ "$mode" = existing ]; then
-    if wait_for 60 member_list "$peers"; then join_cluster "$(member_list "$peers")"; fi
+    if wait_for "$timeout" member_list "$peers"; then join_cluster "$(member_list "$peers")"; fi
     fail "this host has no etcd data and must join the existing cluster, but no member answers at $peers; bring the cluster back first (journalctl -u etcd on its hosts), then run pulumi up again"
   fi
   write_bootstrap new ${shq(initialCluster(o.members))}
@@ -200,8 +200,8 @@ if [ "$state" = active ] && [ "$running" = "$digest" ]; then
   wait_for "$timeout" member_serves || fail "etcd is active with configuration $digest but does not answer at $client_url: $(journal_tail)"
   verified
 fi
-if ! wait_for 60 cluster_problems_without "$name"; then
-  fail "refusing to restart etcd: the other members are not healthy: $(cluster_problems_without "$name" || true)"
+if ! wait_for "$timeout" cluster_problems_without "$name"; then
+  fail "refusing to restart etcd: the other members are not healthy: $problems_seen"
 fi
 if [ "$state" = active ]; then move_leadership_away; fi
 switch_release

@@ -23,6 +23,8 @@ export function healthLibrary(o: HealthOptions & { subject: string }): string {
 subject=${shq(o.subject)}
 desired=${shq(o.members.map((m) => m.clientUrl).join(","))}
 fatal=""
+# What the last health judgement found, for messages (judging again could find something else).
+problems_seen=""
 fail() { printf 'etcd-cluster: %s: %s\\n' "$subject" "$*" >&2; exit 1; }
 trap 'printf "etcd-cluster: %s: stopped at line %s: %s\\n" "$subject" "$LINENO" "$BASH_COMMAND" >&2' ERR
 ctl() { # endpoints args...
@@ -46,7 +48,8 @@ cluster_problems() { cluster_problems_without ""; }
 cluster_problems_without() { # name of a member left out (one about to restart, or down), or ""
   local skip=$1 members eps out status ids leaders terms pending problems=""
   if ! members=$(ctl "$desired" member list -w simple 2>&1); then
-    printf 'no member answers at %s: %s\\n' "$desired" "$(oneline <<<"$members")"
+    problems_seen="no member answers at $desired: $(oneline <<<"$members")"
+    printf '%s\\n' "$problems_seen"
     return 1
   fi
   eps=$(awk -F', ' -v skip="$skip" '$2 == "started" && $3 != skip { print $5 }' <<<"$members" | paste -sd, -)
@@ -54,7 +57,8 @@ cluster_problems_without() { # name of a member left out (one about to restart, 
   pending=$(awk -F', ' '$2 == "unstarted" && $6 == "false" { print $4 }' <<<"$members" | paste -sd, -)
   if [ -n "$pending" ]; then problems+="voting members announced but never started: $pending; "; fi
   if [ -z "$eps" ]; then
-    printf 'the cluster lists no started member besides %s\\n' "$skip"
+    problems_seen="the cluster lists no started member besides $skip"
+    printf '%s\\n' "$problems_seen"
     return 1
   fi
   if ! out=$(ctl "$eps" endpoint health 2>&1); then
@@ -75,6 +79,7 @@ cluster_problems_without() { # name of a member left out (one about to restart, 
   if ! out=$(ctl "$eps" alarm list 2>&1 | { grep -v '^{"level"' || true; }) || [ -n "$out" ]; then
     problems+="alarms raised: $(printf '%s\\n' "$out" | oneline); "
   fi
+  problems_seen=$problems
   if [ -n "$problems" ]; then printf '%s\\n' "$problems"; return 1; fi
 }
 wait_for() { # seconds command...: retries until the command succeeds, the time is up, or it found a fatal problem

@@ -98,7 +98,7 @@ while :; do
   out=$(ctl "$desired" member remove "$id" 2>&1) || fail "cannot remove $label: $(oneline <<<"$out")"
   echo "removed $label from the cluster; its etcd stops by itself and its data stays on its host"
   removed=$((removed + 1))
-  if ! wait_for "$timeout" cluster_problems; then fail "after removing $label the cluster is not healthy: $(cluster_problems || true)"; fi
+  if ! wait_for "$timeout" cluster_problems; then fail "after removing $label the cluster is not healthy: $problems_seen"; fi
 done
 echo "membership is as configured ($removed member(s) removed)"
 `;
