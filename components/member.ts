@@ -6,7 +6,7 @@ import { memberCertificateSpecs } from "./certificates";
 import { memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
 import { RELEASE_FILES, binary, releaseDir } from "./layout";
-import { Machine } from "./machine";
+import { Machine } from "./targets/machine";
 import { MemberPlan } from "./plan";
 import { EtcdCa } from "./pki";
 import { ClusterMode, renderApplyScript } from "./scripts/apply";

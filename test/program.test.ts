@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { byType, hostsConfig, named, runProgram, TEST_KEY } from "./support/program";
+import * as path from "path";
+import { byType, hostsConfig, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
 
 const three = runProgram(hostsConfig(3, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"] }));
 
@@ -8,12 +9,13 @@ test("the program registers without error", () => {
     assert.equal(three.error, undefined);
 });
 
-test("every member has a server and a peer certificate naming only itself, loopback and the extras", () => {
+test("every member has a server certificate naming only itself, loopback and the extras, and a peer certificate without the extras", () => {
     for (const [i, name] of ["etcd-1", "etcd-2", "etcd-3"].entries()) {
         for (const kind of ["server", "peer"]) {
             const csr = named(three, `${name}-${kind}-csr`).inputs;
-            assert.deepEqual(csr.dnsNames, [name, "localhost", "etcd.example.com"]);
-            assert.deepEqual(csr.ipAddresses, [`192.0.2.${11 + i}`, "127.0.0.1", "::1", "203.0.113.7"]);
+            const extras = kind === "server";
+            assert.deepEqual(csr.dnsNames, [name, "localhost", ...(extras ? ["etcd.example.com"] : [])]);
+            assert.deepEqual(csr.ipAddresses, [`192.0.2.${11 + i}`, "127.0.0.1", "::1", ...(extras ? ["203.0.113.7"] : [])]);
             assert.equal((csr.subject as Record<string, string>).commonName, name);
             const cert = named(three, `${name}-${kind}-cert`).inputs;
             assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment", "server_auth"]);
@@ -69,6 +71,14 @@ test("no secret appears in any command string; keys travel on stdin, which is se
         assert.ok(c.secretInputs.includes("connection"), `${c.name}: the connection holds the SSH key and must be secret`);
         assert.equal((c.inputs.connection as Record<string, unknown>).privateKey, TEST_KEY);
     }
+});
+
+test("every connection to a host verifies that host's own key", () => {
+    for (const c of [...byType(three, "command:remote:Command"), ...byType(three, "command:remote:CopyToRemote")]) {
+        const connection = c.inputs.connection as Record<string, unknown>;
+        const member = Number(/^192\.0\.2\.1(\d)$/.exec(String(connection.host))?.[1]);
+        assert.equal(connection.hostKey, testHostKey(member), `${c.name} verifies ${connection.host}'s host key`);
+    }
     for (const name of ["etcd-1", "etcd-2", "etcd-3"]) {
         const configure = named(three, `${name}-configure`);
         assert.ok(configure.secretInputs.includes("stdin"), `${name}-configure stdin must be secret`);
@@ -117,4 +127,22 @@ test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
     assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-2-apply", "etcd-2-configure", "etcd-2-install",
         "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-health", "etcd-membership", "etcd-membership-survey"]);
+});
+
+test("machines whose addresses are known only at deploy time (a cloud's) get certificates, configuration and outputs with those addresses", () => {
+    const run = runProgram(hostsConfig(3), path.join(__dirname, "fixtures", "deploy-time-addresses-program.ts"));
+    assert.equal(run.error, undefined);
+    const ips = ["10.1.0.11", "10.1.0.12", "10.1.0.13"];
+    assert.deepEqual(run.outputs.clientEndpoints.value, ips.map((ip) => `https://${ip}:2379`));
+    for (const [i, name] of ["etcd-1", "etcd-2", "etcd-3"].entries()) {
+        const nic = named(run, `${name}-nic`);
+        const csr = named(run, `${name}-server-csr`);
+        assert.ok(csr.started > nic.finished, `${name}'s certificate is requested only once its interface exists`);
+        assert.equal((csr.inputs.ipAddresses as string[])[0], ips[i]);
+        const configure = named(run, `${name}-configure`);
+        assert.ok(configure.started > nic.finished, `${name} is configured only once its machine exists`);
+        assert.match(configure.inputs.create as string, new RegExp(`ETCD_LISTEN_PEER_URLS=https://${ips[i].replace(/\./g, "\\.")}:2380`));
+        assert.match(configure.inputs.create as string, /ETCD_INITIAL_CLUSTER=etcd-1=https:\/\/10\.1\.0\.11:2380,etcd-2=https:\/\/10\.1\.0\.12:2380,etcd-3=https:\/\/10\.1\.0\.13:2380/);
+        assert.equal((configure.inputs.connection as Record<string, unknown>).host, ips[i]);
+    }
 });

@@ -27,7 +27,7 @@ export function labConfig(lab: LabHosts, extra: Record<string, unknown> = {}): R
     const config: Record<string, unknown> = {
         target: "hosts",
         nodeCount: lab.hosts.length,
-        hosts: lab.hosts.map((h) => ({ name: h.name, address: h.address, user: lab.sshUser })),
+        hosts: lab.hosts.map((h) => ({ name: h.name, address: h.address, user: lab.sshUser, hostKey: h.hostKey })),
         sshPrivateKey: fs.readFileSync(lab.sshKey, "utf8"),
         etcdVersion: lab.etcdVersion,
         etcdArchive: lab.etcdArchive,

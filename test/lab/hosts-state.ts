@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 
-export interface HostState { name: string; address: string; netns: string; pid?: number; }
+export interface HostState { name: string; address: string; netns: string; pid?: number; hostKey?: string; }
 
 export interface LabState {
     netns: string;

@@ -12,7 +12,8 @@ import { createKey, labSsh, waitForSsh } from "./hosts-ssh";
 import { HostState, LabState, readState, removeState, writeState } from "./hosts-state";
 import { LAB_NETNS, assertIsolated, assertOutsideLab, createHostNetns, createLabNetns, deleteNetns, hostAddress, hostNetns, labNamespaces, netnsPids, releaseNetnsDir } from "./netns";
 
-export interface LabHost { name: string; address: string; }
+/** hostKey: the host's SSH public key line (`ssh-ed25519 AAAA...`), made when the host was created. */
+export interface LabHost { name: string; address: string; hostKey: string; }
 
 export interface LabHosts {
     netns: string;
@@ -35,7 +36,7 @@ function seconds(since: number): string {
 function toLabHosts(s: LabState): LabHosts {
     return {
         netns: s.netns,
-        hosts: s.hosts.map((h) => ({ name: h.name, address: h.address })),
+        hosts: s.hosts.map((h) => ({ name: h.name, address: h.address, hostKey: h.hostKey ?? "" })),
         sshKey: s.sshKey,
         sshUser: "root",
         etcdArchive: s.etcdArchive,
@@ -81,7 +82,7 @@ async function bringUp(dir: string, count: number, rootfs: string, archive: { pa
     for (const h of hosts) {
         const hostDir = join(dir, "hosts", h.name);
         const merged = await mountOverlay(rootfs, hostDir);
-        writeHostFiles(merged, { hostname: h.name, etcHosts: etcHosts(hosts), authorizedKey: publicKey });
+        h.hostKey = await writeHostFiles(merged, { hostname: h.name, etcHosts: etcHosts(hosts), authorizedKey: publicKey });
         h.pid = boot({ name: h.name, machine: h.netns, merged, netnsPath: `/run/netns/${h.netns}`, consoleLog: join(hostDir, "console.log"), cgroupProcs: createHostCgroups(h.name) });
     }
     writeState(dir, state);

@@ -11,16 +11,23 @@ export interface ProgramRun {
 
 export const TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n";
 
+/** A well-formed ed25519 public key line, different for each `seed`. */
+export function testHostKey(seed: number): string {
+    const name = Buffer.from("ssh-ed25519");
+    const blob = Buffer.concat([Buffer.from([0, 0, 0, name.length]), name, Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, seed)]);
+    return `ssh-ed25519 ${blob.toString("base64")}`;
+}
+
 /** Config for n existing hosts, as `pulumi config` would hold it. */
 export function hostsConfig(n: number, extra: Record<string, unknown> = {}): Record<string, string> {
-    const hosts = Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `192.0.2.${11 + i}` }));
+    const hosts = Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `192.0.2.${11 + i}`, hostKey: testHostKey(i + 1) }));
     const config: Record<string, unknown> = { target: "hosts", nodeCount: n, hosts, sshPrivateKey: TEST_KEY, ...extra };
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
-/** Runs index.ts under recording mocks in a child process (a program loads once per process). */
-export function runProgram(config: Record<string, string>): ProgramRun {
-    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(__dirname, "recordProgram.ts"), JSON.stringify(config)], {
+/** Runs index.ts (or another program) under recording mocks in a child process (a program loads once per process). */
+export function runProgram(config: Record<string, string>, program?: string): ProgramRun {
+    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(__dirname, "recordProgram.ts"), JSON.stringify(config), ...(program ? [program] : [])], {
         encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
     });
     return JSON.parse(out) as ProgramRun;
