@@ -142,7 +142,7 @@ test("machines whose addresses are known only at deploy time (a cloud's) get cer
         const configure = named(run, `${name}-configure`);
         assert.ok(configure.started > nic.finished, `${name} is configured only once its machine exists`);
         assert.match(configure.inputs.create as string, new RegExp(`ETCD_LISTEN_PEER_URLS=https://${ips[i].replace(/\./g, "\\.")}:2380`));
-        assert.match(configure.inputs.create as string, /ETCD_INITIAL_CLUSTER=etcd-1=https:\/\/10\.1\.0\.11:2380,etcd-2=https:\/\/10\.1\.0\.12:2380,etcd-3=https:\/\/10\.1\.0\.13:2380/);
+        assert.match(named(run, `${name}-apply`).inputs.create as string, /write_bootstrap new 'etcd-1=https:\/\/10\.1\.0\.11:2380,etcd-2=https:\/\/10\.1\.0\.12:2380,etcd-3=https:\/\/10\.1\.0\.13:2380'/);
         assert.equal((configure.inputs.connection as Record<string, unknown>).host, ips[i]);
     }
 });

@@ -15,8 +15,9 @@ import { renderInstallScript } from "../components/scripts/install";
 import { remoteCommand } from "../components/scripts/remote";
 import { renderUnit } from "../components/unit";
 import { SIZES, loadTiers } from "../sizing";
+import { testHostKey } from "./support/program";
 
-const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}` }));
+const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}`, hostKey: testHostKey(i) }));
 const members = hosts.map((h) => planMember(h.name, h.address));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-render-"));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -44,7 +44,9 @@ member_list() { # endpoints
 field() { # n: one field of a simple-format line on stdin
   awk -F', ' -v n="$1" '{ print $n }'
 }
+# shellcheck disable=SC2317 # called through wait_for
 cluster_problems() { cluster_problems_without ""; }
+# shellcheck disable=SC2317 # called through wait_for
 cluster_problems_without() { # name of a member left out (one about to restart, or down), or ""
   local skip=$1 members eps out status ids leaders terms pending problems=""
   if ! members=$(ctl "$desired" member list -w simple 2>&1); then
