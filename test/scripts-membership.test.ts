@@ -57,6 +57,13 @@ test("a changed member restarts only after leadership moved away, and its stamp 
     assert.equal(restarts(host).length, 1, "a second run with nothing changed restarts nothing");
 });
 
+test("a single-member cluster (allowSingleMember) restarts its member with a new configuration", () => {
+    const host = stagedHost(1, 0, healthy(1));
+    const r = apply(host, 0);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(restarts(host), ["systemctl restart etcd.service"]);
+});
+
 test("a member is not restarted while another member is unhealthy, and its staged files are not switched in", () => {
     const host = stagedHost(3, 0, healthy(3));
     host.write("unhealthy", "https://127.0.0.12:2379\n");
