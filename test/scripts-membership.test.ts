@@ -13,10 +13,11 @@ const NEW = "2222222222222222";
 const OLD = "1111111111111111";
 const ids = ["a1", "a2", "a3", "a4", "a5"];
 
-function apply(host: FakeHost, self: number, mode: ClusterMode = "existing"): { status: number; stdout: string; stderr: string } {
+/** `timeoutSeconds` bounds every wait: short where a test expects the wait to run out, long where it must not. */
+function apply(host: FakeHost, self: number, mode: ClusterMode = "existing", timeoutSeconds = 4): { status: number; stdout: string; stderr: string } {
     return host.run(renderApplyScript({
         member: host.members[self], members: host.members, etcdVersion: VERSION, dataDir: "/var/lib/etcd",
-        digest: NEW, token: "etcd-cluster-test-token", mode, timeoutSeconds: 4,
+        digest: NEW, token: "etcd-cluster-test-token", mode, timeoutSeconds,
     }));
 }
 
@@ -124,7 +125,7 @@ test("an empty member bootstraps a new cluster without waiting only when the sur
 test("an empty member joins a running cluster as a learner with the actual membership, and is promoted once caught up", () => {
     const host = stagedHost(5, 3, healthy(3), false);
     host.write("promote_refusals", "2");
-    const r = apply(host, 3, "new");
+    const r = apply(host, 3, "new", 120);
     assert.equal(r.status, 0, r.stderr);
     const log = host.log();
     const add = log.findIndex((l) => /^etcdctl .*member add etcd-4 --peer-urls=https:\/\/127\.0\.0\.14:2380 --learner/.test(l));
