@@ -45,7 +45,7 @@ const firstLine = (stderr: string) => stderr.split("\n")[0];
 
 test("a changed member restarts only after leadership moved away, and its stamp is written once it and the cluster are healthy", () => {
     const host = stagedHost(3, 0, healthy(3));
-    const r = apply(host, 0);
+    const r = apply(host, 0, "existing", 60);
     assert.equal(r.status, 0, r.stderr);
     const log = host.log();
     const moved = log.findIndex((l) => l.startsWith("etcdctl move-leader"));
@@ -60,7 +60,7 @@ test("a changed member restarts only after leadership moved away, and its stamp 
 
 test("a single-member cluster (allowSingleMember) restarts its member with a new configuration", () => {
     const host = stagedHost(1, 0, healthy(1));
-    const r = apply(host, 0);
+    const r = apply(host, 0, "existing", 60);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(restarts(host), ["systemctl restart etcd.service"]);
 });
@@ -143,7 +143,7 @@ test("an empty member joins a running cluster as a learner with the actual membe
 test("a member whose data is gone is removed and joins again as a new member, never under its old identity", () => {
     const host = stagedHost(3, 1, (m) => [memberLine(m[0], "a1"), memberLine(m[1], "a2"), memberLine(m[2], "a3")], false);
     host.write("unhealthy", "https://127.0.0.12:2379\n");
-    const r = apply(host, 1, "existing");
+    const r = apply(host, 1, "existing", 60);
     assert.equal(r.status, 0, r.stderr);
     const log = host.log();
     assert.ok(log.findIndex((l) => l.startsWith("etcdctl member remove a2")) < log.findIndex((l) => l.startsWith("etcdctl member add etcd-2")), log.join("\n"));
@@ -151,7 +151,7 @@ test("a member whose data is gone is removed and joins again as a new member, ne
 });
 
 function reconcile(host: FakeHost, want: number): { status: number; stdout: string; stderr: string } {
-    return host.run(renderReconcileScript({ etcdVersion: VERSION, members: host.members.slice(0, want), certificates: releaseDir(NEW), timeoutSeconds: 4 }));
+    return host.run(renderReconcileScript({ etcdVersion: VERSION, members: host.members.slice(0, want), certificates: releaseDir(NEW), timeoutSeconds: 60 }));
 }
 
 test("scale-in removes departed members one at a time, moving leadership off a departing leader first", () => {
