@@ -6,6 +6,9 @@ import { ADMIN_COMMON_NAME, clientCertificateSpec } from "./certificates";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
+import { guardedMachines, preflightSteps, trustSteps } from "./guards";
+import { expectedSha256 } from "./releaseChecksums";
+import { certificateRenewal, rotationLabel } from "./renewal";
 import { Machine } from "./targets/machine";
 import { releaseDir } from "./layout";
 import { EtcdMember, Survey } from "./member";
@@ -21,6 +24,8 @@ export interface EtcdClusterArgs {
     config: ClusterConfig;
     machines: Machine[];
     stack: string;
+    /** The clock (ms since the epoch): picks the certificate renewal generation, the program's one use of time. */
+    now: number;
 }
 
 export const GATE_TIMEOUT_SECONDS = 300;
@@ -28,7 +33,7 @@ export const APPLY_TIMEOUT_SECONDS = 180;
 
 /** How etcd reaches the hosts: downloaded there, or uploaded from a local release tarball. */
 export function installSource(config: ClusterConfig): InstallSource & { localPath?: string } {
-    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl };
+    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl, sha256: expectedSha256(config.etcdVersion, config.etcdSha256) };
     return {
         kind: "archive",
         localPath: config.etcdArchive,
@@ -51,15 +56,23 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly etcdctlEnvironment: pulumi.Output<string>;
     readonly kubeApiserverFlags: pulumi.Output<string[]>;
     readonly health: command.remote.Command;
+    /** When the next `pulumi up` re-issues every leaf certificate. */
+    readonly certificatesRenewAfter: string;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
-        const { config, machines, stack } = args;
-        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays }, { parent: this });
+        const { config, stack } = args;
+        // Refusals come before anything changes: no key, certificate, binary or file until every guard has passed.
+        const preflights = preflightSteps(args.machines, config, stack, this);
+        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, after: preflights }, { parent: this });
+        const machines = guardedMachines(args.machines, trustSteps(args.machines, config, stack, ca.certPem, preflights, this));
         const token = ca.publicKeyFingerprint.apply((fp) => clusterToken(stack, fp));
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
         const install = installSource(config);
+        const renewal = certificateRenewal(args.now, config.certValidityDays, config.certRenewBeforeDays);
+        const rotation = rotationLabel(config.certRotation, renewal);
+        this.certificatesRenewAfter = renewal.renewsAfter.toISOString();
         const gomaxprocs = config.tier.etcd.gomaxprocs;
 
         // Members apply one after another (configure N+1 waits for apply N). Before the first apply, a survey on the
@@ -70,8 +83,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const first = machines[0];
         const onFirst = (label: string) => ({ user: first.user, label: `${label} (${name})` });
         for (const { member: machine, after } of restartOrder(machines)) {
+            machine.holdChangesUntil?.(after && members.find((m) => m.memberName === after.name)!.applied);
             const member = new EtcdMember(machine.name, {
-                machine, config, ca, token, stack, gomaxprocs, install,
+                machine, config, ca, token, stack, gomaxprocs, install, rotation,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),
                 after: after && members.find((m) => m.memberName === after.name),
                 applyTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
@@ -92,26 +106,30 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.memberNames = machines.map((m) => m.name);
         this.clientEndpoints = plans.apply((ps) => ps.map((p) => p.clientUrl));
         this.peerUrls = plans.apply((ps) => ps.map((p) => p.peerUrl));
-        const firstCertificates = members[0].configurationDigest.apply(releaseDir);
+        // Reconcile and gate judge the whole cluster through every member's endpoint with one member's credentials, so
+        // any healthy member can run them: the first by default, another when that one's host is down.
+        const gateHost = machines.find((m) => m.name === config.healthGateMember) ?? machines[0];
+        const gateCertificates = members.find((m) => m.memberName === gateHost.name)!.configurationDigest.apply(releaseDir);
+        const onGateHost = (label: string) => ({ user: gateHost.user, label: `${label} (${name})` });
         const reconcile = new command.remote.Command(`${name}-membership`, {
-            connection: first.connection,
-            create: pulumi.all([plans, firstCertificates]).apply(([ps, certificates]) => remoteCommand(
+            connection: gateHost.connection,
+            create: pulumi.all([plans, gateCertificates]).apply(([ps, certificates]) => remoteCommand(
                 renderReconcileScript({ etcdVersion: config.etcdVersion, members: ps, certificates, timeoutSeconds: APPLY_TIMEOUT_SECONDS }),
-                onFirst("membership reconcile"))),
+                onGateHost("membership reconcile"))),
         }, { parent: this, dependsOn: members.map((m) => m.applied) });
         const digests = pulumi.all(members.map((m) => m.configurationDigest));
         this.health = new command.remote.Command(`${name}-health`, {
-            connection: first.connection,
-            create: pulumi.all([plans, digests, firstCertificates]).apply(([ps, ds, certificates]) => remoteCommand(
+            connection: gateHost.connection,
+            create: pulumi.all([plans, digests, gateCertificates]).apply(([ps, ds, certificates]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
-                renderGateScript({ etcdVersion: config.etcdVersion, members: ps, certificates, timeoutSeconds: GATE_TIMEOUT_SECONDS }),
-                onFirst("cluster health gate"))),
+                renderGateScript({ etcdVersion: config.etcdVersion, members: ps, certificates, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
+                onGateHost("cluster health gate"))),
         }, { parent: this, dependsOn: [reconcile] });
 
         this.caCertificate = ca.certPem;
-        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
+        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this);
         this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client,
-            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, config.certRotation), config.certValidityDays, config.certRotation, this)]));
+            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this)]));
         this.etcdctlEnvironment = this.clientEndpoints.apply(etcdctlEnvironment);
         this.kubeApiserverFlags = this.clientEndpoints.apply(kubeApiserverFlags);
         this.registerOutputs({ clientEndpoints: this.clientEndpoints });

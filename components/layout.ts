@@ -15,6 +15,8 @@ export const UNIT_FILE = "/etc/systemd/system/etcd.service";
 export const STATE_DIR = "/var/lib/etcd-cluster";
 /** Digest of the configuration etcd was last verified healthy with. */
 export const APPLIED_STAMP = `${STATE_DIR}/applied`;
+/** What the CA this member trusts was made from (key algorithm, stack, validity), for the preflight to compare. */
+export const CA_RECIPE = `${STATE_DIR}/ca-recipe`;
 export const UPLOAD_DIR = "/var/tmp";
 
 /** The files of one staged configuration, relative to its directory. */

@@ -25,6 +25,8 @@ export interface EtcdMemberArgs {
     stack: string;
     gomaxprocs: number;
     install: InstallSource & { localPath?: string };
+    /** Re-issues the member's certificates when it changes (operator rotation and renewal generation). */
+    rotation: string;
     /** The member whose changes must be applied (and healthy) before this one's begin. */
     after?: EtcdMember;
     applyTimeoutSeconds: number;
@@ -51,9 +53,9 @@ export class EtcdMember extends pulumi.ComponentResource {
         const { machine, config } = args;
         this.memberName = name;
         const plan = pulumi.output(args.plan);
-        const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, config.certRotation));
-        const server = args.ca.issue(`${name}-server`, specs.server, config.certValidityDays, config.certRotation, this);
-        const peer = args.ca.issue(`${name}-peer`, specs.peer, config.certValidityDays, config.certRotation, this);
+        const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, args.rotation, config.keyAlgorithm));
+        const server = args.ca.issue(`${name}-server`, specs.server, config.certValidityDays, args.rotation, this);
+        const peer = args.ca.issue(`${name}-peer`, specs.peer, config.certValidityDays, args.rotation, this);
         const connection = machine.connection;
         const triggers = [machine.identity];
         const step = (label: string, script: pulumi.Input<string>) => pulumi.output(script).apply((s) => remoteCommand(s, { user: machine.user, label: `${label} ${name}` }));

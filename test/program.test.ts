@@ -2,6 +2,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "path";
 import { byType, hostsConfig, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
+import { certificateRenewal } from "../components/renewal";
 
 const three = runProgram(hostsConfig(3, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"] }));
 
@@ -18,7 +19,7 @@ test("every member has a server certificate naming only itself, loopback and the
             assert.deepEqual(csr.ipAddresses, [`192.0.2.${11 + i}`, "127.0.0.1", "::1", ...(extras ? ["203.0.113.7"] : [])]);
             assert.equal((csr.subject as Record<string, string>).commonName, name);
             const cert = named(three, `${name}-${kind}-cert`).inputs;
-            assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment", "server_auth"]);
+            assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "server_auth"], "an ECDSA key cannot encipher: no key_encipherment");
             assert.equal(cert.validityPeriodHours, 365 * 24);
         }
     }
@@ -31,10 +32,18 @@ test("the CA is a CA for this cluster alone; admin and consumer certificates are
     assert.match((ca.subject as Record<string, string>).commonName, /etcd-cluster dev CA/);
     for (const [name, cn] of [["etcd-admin", "root"], ["etcd-client-kube-apiserver", "kube-apiserver"]]) {
         assert.equal((named(three, `${name}-csr`).inputs.subject as Record<string, string>).commonName, cn);
-        assert.deepEqual([...(named(three, `${name}-cert`).inputs.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment"]);
+        assert.deepEqual([...(named(three, `${name}-cert`).inputs.allowedUses as string[])].sort(), ["client_auth", "digital_signature"]);
     }
     for (const cert of byType(three, "tls:index/locallySignedCert:LocallySignedCert")) {
+        assert.ok(!cert.inputs.isCaCertificate && !(cert.inputs.allowedUses as string[]).includes("cert_signing"), `${cert.name} can sign nothing`);
         assert.equal(cert.inputs.caCertPem, `-----BEGIN CERTIFICATE-----\nFAKE CERT etcd-ca-cert\n-----END CERTIFICATE-----\n`, `${cert.name} is signed by the cluster CA`);
+    }
+});
+
+test("RSA leaves keep key_encipherment (RSA key exchange needs it)", () => {
+    const rsa = runProgram(hostsConfig(3, { keyAlgorithm: "RSA-2048" }));
+    for (const name of ["etcd-1-server-cert", "etcd-1-peer-cert", "etcd-admin-cert"]) {
+        assert.ok((named(rsa, name).inputs.allowedUses as string[]).includes("key_encipherment"), name);
     }
 });
 
@@ -55,14 +64,14 @@ test("adding members re-issues no existing member's certificate; a rotation re-i
             const before = named(three, `${name}-${kind}-csr`).inputs.subject as Record<string, string>;
             const after = named(rotated, `${name}-${kind}-csr`).inputs.subject as Record<string, string>;
             assert.notDeepEqual(after, before, `${name}-${kind} is re-issued on rotation`);
-            assert.equal(after.organizationalUnit, "dev rotation 2027-01");
+            assert.equal(after.organizationalUnit, `dev rotation 2027-01 renewal ${certificateRenewal(Date.now(), 365, 30).generation}`);
         }
     }
 });
 
 test("no secret appears in any command string; keys travel on stdin, which is secret", () => {
     const commands = byType(three, "command:remote:Command");
-    assert.equal(commands.length, 3 * 3 + 3);
+    assert.equal(commands.length, 3 * 5 + 3);
     for (const c of commands) {
         for (const field of ["create", "update", "delete"]) {
             const text = String(c.inputs[field] ?? "");
@@ -125,8 +134,9 @@ test("members apply one after another; installs and bootstrap starts do not wait
 
 test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
-    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-2-apply", "etcd-2-configure", "etcd-2-install",
-        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-health", "etcd-membership", "etcd-membership-survey"]);
+    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-1-preflight", "etcd-1-trust",
+        "etcd-2-apply", "etcd-2-configure", "etcd-2-install", "etcd-2-preflight", "etcd-2-trust",
+        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-3-preflight", "etcd-3-trust", "etcd-health", "etcd-membership", "etcd-membership-survey"]);
 });
 
 test("machines whose addresses are known only at deploy time (a cloud's) get certificates, configuration and outputs with those addresses", () => {
@@ -145,4 +155,18 @@ test("machines whose addresses are known only at deploy time (a cloud's) get cer
         assert.match(named(run, `${name}-apply`).inputs.create as string, /write_bootstrap new 'etcd-1=https:\/\/10\.1\.0\.11:2380,etcd-2=https:\/\/10\.1\.0\.12:2380,etcd-3=https:\/\/10\.1\.0\.13:2380'/);
         assert.equal((configure.inputs.connection as Record<string, unknown>).host, ips[i]);
     }
+});
+
+test("certificates renew by generation: keys and certificates carry it, and the next renewal date is an output", () => {
+    const { generation, renewsAfter } = certificateRenewal(Date.now(), 365, 30);
+    assert.equal(three.outputs.certificatesRenewAfter.value, renewsAfter.toISOString());
+    for (const name of ["etcd-1-server", "etcd-2-peer", "etcd-admin", "etcd-client-kube-apiserver"]) {
+        assert.equal((named(three, `${name}-csr`).inputs.subject as Record<string, string>).organizationalUnit, `dev rotation 0 renewal ${generation}`, name);
+    }
+});
+
+test("the health gate runs from the first member, or from any member named in healthGateMember", () => {
+    const host = (run: typeof three) => (named(run, "etcd-health").inputs.connection as { host: string }).host;
+    assert.equal(host(three), "192.0.2.11");
+    assert.equal(host(runProgram(hostsConfig(3, { healthGateMember: "etcd-3" }))), "192.0.2.13");
 });

@@ -29,7 +29,8 @@ export interface ApplyOptions {
  * - data: restart only when every other member is healthy, after moving leadership away; switch the `current` link
  *   to the staged configuration just before; then wait until the unit is active, etcd answers with the expected
  *   version and the cluster is healthy. Only then is the stamp written, so a member that crash-loops fails this step
- *   on every run (and, chained member after member, stops the roll) until it is fixed.
+ *   on every run (and, chained member after member, stops the roll) until it is fixed. A member already starting
+ *   with this configuration (a restarted or replaced machine coming back) is waited for, not restarted.
  */
 export function renderApplyScript(o: ApplyOptions): string {
     const peers = o.members.filter((m) => m.name !== o.member.name);
@@ -195,9 +196,10 @@ fi
 if ! awk -F', ' -v p="$peer_url" '$4 == p { found = 1 } END { exit !found }' <<<"$members"; then
   fail "this host holds etcd data in $data_dir, but the cluster has no member at $peer_url (it was removed). Stop etcd here, move $data_dir aside (never delete it) and run pulumi up again to add this host as a new member"
 fi
-if [ "$state" = active ] && [ "$running" = "$digest" ]; then
-  # Switched by an earlier run that stopped before verifying.
-  wait_for "$timeout" member_serves || fail "etcd is active with configuration $digest but does not answer at $client_url: $(journal_tail)"
+if { [ "$state" = active ] || [ "$state" = activating ]; } && [ "$running" = "$digest" ]; then
+  # Switched by an earlier run that stopped before verifying, or coming back (a restarted or replaced machine):
+  # wait for it rather than restart it.
+  wait_for "$timeout" member_serves || fail "etcd is $state with configuration $digest but does not answer at $client_url: $(journal_tail)"
   verified
 fi
 if ! wait_for "$timeout" cluster_problems_without "$name"; then

@@ -17,6 +17,37 @@ export interface ConfigureOptions {
 }
 
 /**
+ * Replaces a file atomically, only when its content, mode or owner differ. The new content is complete and on disk
+ * (fsync) before the rename, and the rename itself is synced; content that fails to decode changes nothing.
+ * Expects `changed` and `tmp` to exist (the caller's trap removes a leftover temporary copy).
+ */
+export const WRITE_FILE = `write_file() { # path mode owner [base64] < content
+  local path=$1 mode=$2 owner=$3
+  tmp=$(mktemp "$path.XXXXXX")
+  if [ "\${4:-}" = base64 ]; then
+    if ! base64 -d > "$tmp" || [ ! -s "$tmp" ]; then
+      echo "$path: the content on standard input is not valid base64; nothing was changed" >&2
+      exit 1
+    fi
+  else
+    cat > "$tmp"
+  fi
+  chown "$owner" "$tmp"
+  chmod "$mode" "$tmp"
+  if [ -f "$path" ] && cmp -s "$tmp" "$path" && [ "$(stat -c '%a %U:%G' "$path")" = "$(stat -c '%a %U:%G' "$tmp")" ]; then
+    rm -f "$tmp"
+    tmp=""
+    return 0
+  fi
+  sync -- "$tmp"
+  mv -f "$tmp" "$path"
+  tmp=""
+  sync -- "$(dirname -- "$path")"
+  echo "updated $path"
+  changed=1
+}`;
+
+/**
  * Brings a host's etcd user and directories to the declared state and stages the member's configuration in a
  * directory of its own (see layout.ts). Nothing etcd reads now is touched: the apply step switches to the staged
  * configuration under its gate. A file is replaced only when its content, mode or owner differ. Staged
@@ -36,22 +67,7 @@ changed=0
 # A temporary copy (perhaps of a key) must not outlive a failed run.
 tmp=""
 trap 'rm -f "$tmp"' EXIT
-write_file() { # path mode owner < content
-  local path=$1 mode=$2 owner=$3
-  tmp=$(mktemp "$path.XXXXXX")
-  cat > "$tmp"
-  chown "$owner" "$tmp"
-  chmod "$mode" "$tmp"
-  if [ -f "$path" ] && cmp -s "$tmp" "$path" && [ "$(stat -c '%a %U:%G' "$path")" = "$(stat -c '%a %U:%G' "$tmp")" ]; then
-    rm -f "$tmp"
-    tmp=""
-    return 0
-  fi
-  mv -f "$tmp" "$path"
-  tmp=""
-  echo "updated $path"
-  changed=1
-}
+${WRITE_FILE}
 ensure_dir() { # path mode owner [recursive owner fix]
   if [ ! -d "$1" ]; then install -d -m "$2" -o "\${3%:*}" -g "\${3#*:}" "$1"; echo "created $1"; fi
   if [ "$(stat -c '%U:%G' "$1")" != "$3" ] && [ "\${4:-}" = recursive ]; then chown -R "$3" "$1"; echo "handed $1 to $3"; fi
@@ -84,7 +100,7 @@ while read -r path mode owner data; do
     ${o.stdinFiles.map((f) => shq(f.path)).join("|")}) ;;
     *) echo "unexpected file $path on standard input" >&2; exit 1 ;;
   esac
-  write_file "$path" "$mode" "$owner" < <(printf '%s' "$data" | base64 -d)
+  write_file "$path" "$mode" "$owner" base64 <<<"$data"
   received=$((received + 1))
 done
 if [ "$received" -ne ${o.stdinFiles.length} ]; then echo "expected ${o.stdinFiles.length} files on standard input, got $received" >&2; exit 1; fi

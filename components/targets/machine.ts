@@ -12,6 +12,16 @@ export interface Machine {
     connection: command.types.input.remote.ConnectionArgs;
     /** Changes when the machine is replaced, so every remote step runs again on the new one. */
     identity: pulumi.Input<string>;
+    /** Block device for etcd's data directory (a stable path such as /dev/disk/by-id/...); formatted only when blank. */
+    dataDevice?: pulumi.Input<string>;
+    /** Block device for etcd's WAL directory, ideally the fastest disk. */
+    walDevice?: pulumi.Input<string>;
     /** Resources that must exist before anything runs on the machine (instance, disk attachments, firewall). */
     dependsOn?: pulumi.Resource[];
+    /**
+     * For machines the engine itself replaces or restarts (cloud instances): the cluster calls this once per machine,
+     * in restart order, before building its member, with the previous member's last step (undefined for the first).
+     * The target makes its own changes to the machine wait for that step, so they roll one member at a time.
+     */
+    holdChangesUntil?: (previous: pulumi.Resource | undefined) => void;
 }

@@ -2,7 +2,16 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 
-export interface HostState { name: string; address: string; netns: string; pid?: number; hostKey?: string; }
+export interface HostState {
+    name: string;
+    address: string;
+    netns: string;
+    pid?: number;
+    /** The host's SSH public key line, made when the host was created or rebuilt. */
+    hostKey?: string;
+    /** killed (labKill): no container, files or network namespace until labRebuild */
+    lost?: boolean;
+}
 
 export interface LabState {
     netns: string;
