@@ -19,3 +19,4 @@ export const clientCertificates = pulumi.secret(pulumi.output(Object.fromEntries
 export const etcdctlEnvironment = cluster.etcdctlEnvironment;
 export const kubeApiserverFlags = cluster.kubeApiserverFlags;
 export const health = cluster.health.stdout;
+export const preflight = cluster.preflight;

@@ -13,6 +13,7 @@ import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
 import { renderGateScript } from "./scripts/health";
 import { InstallSource } from "./scripts/install";
+import { PreflightFigures, requiredDataBytes } from "./scripts/preflight";
 import { remoteCommand } from "./scripts/remote";
 
 export interface EtcdClusterArgs {
@@ -20,6 +21,12 @@ export interface EtcdClusterArgs {
     machines: Machine[];
     stack: string;
 }
+
+export type PreflightReport = Partial<PreflightFigures> & {
+    walFsyncP99MsThreshold: number;
+    dataRequiredBytes: number;
+    waived: Record<string, string>;
+};
 
 export const GATE_TIMEOUT_SECONDS = 300;
 export const APPLY_TIMEOUT_SECONDS = 180;
@@ -49,6 +56,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly etcdctlEnvironment: pulumi.Output<string>;
     readonly kubeApiserverFlags: pulumi.Output<string[]>;
     readonly health: command.remote.Command;
+    /** Per member: what the preflight checks measured, the limits and the waivers. */
+    readonly preflight: pulumi.Output<Record<string, PreflightReport>>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
@@ -82,6 +91,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 { user: machines[0].user, label: `cluster health gate (${name})` })),
         }, { parent: this, dependsOn: members.map((m) => m.applied) });
 
+        this.preflight = pulumi.all(members.map((m) => m.preflight)).apply((figures) => Object.fromEntries(members.map((m, i) => [m.memberName, {
+            ...figures[i],
+            walFsyncP99MsThreshold: config.preflight.walFsyncP99Ms,
+            dataRequiredBytes: requiredDataBytes(config.quotaBackendBytes),
+            waived: config.preflight.waive,
+        }])));
         this.caCertificate = ca.certPem;
         this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
         this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client,

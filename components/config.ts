@@ -4,6 +4,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SIZES, Size, loadTiers } from "../sizing";
 import { DEFAULT_ETCD_VERSION, checkVersion } from "./versions";
+import { parsePreflight } from "./preflightConfig";
+import { PreflightSettings } from "./scripts/preflight";
 
 /** Stack configuration: every `etcd-cluster:*` key, read and validated in one place before any resource exists. */
 
@@ -13,7 +15,11 @@ export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-4096
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 const MAX_QUOTA_BYTES = 8 * 1024 ** 3;
 
-export interface HostSpec { name: string; address: string; user: string; port: number }
+export interface HostSpec {
+    name: string; address: string; user: string; port: number;
+    /** Block devices for etcd's data and WAL (stable paths such as /dev/disk/by-id/...). */
+    dataDevice?: string; walDevice?: string;
+}
 
 export interface ClusterConfig {
     target: "hosts";
@@ -40,6 +46,7 @@ export interface ClusterConfig {
     keyAlgorithm: KeyAlgorithm;
     extraSans: string[];
     clientCertificates: string[];
+    preflight: PreflightSettings;
 }
 
 /** Defaults; Pulumi.yaml declares the same values (a test keeps the two equal). */
@@ -71,10 +78,32 @@ export interface ValidationResult { config?: ClusterConfig; errors: string[]; wa
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
+const DEVICE_PATH = /^\/dev\/[A-Za-z0-9._:+@\/-]*[A-Za-z0-9._:+@-]$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/;
 
 export function isIp(value: string): boolean { return net.isIP(value) !== 0; }
 export function isDnsName(value: string): boolean { return value.length <= 253 && DNS_NAME.test(value); }
+
+/** A hosts entry's dataDevice and walDevice; undefined when one is bad. */
+function hostDevices(entry: Record<string, unknown>, key: string, bad: (key: string, value: unknown, allowed: string) => void, warn: (w: string) => void): { dataDevice?: string; walDevice?: string } | undefined {
+    const devices: { dataDevice?: string; walDevice?: string } = {};
+    let ok = true;
+    for (const field of ["dataDevice", "walDevice"] as const) {
+        const device = entry[field];
+        if (device === undefined) continue;
+        if (typeof device !== "string" || !DEVICE_PATH.test(device) || device.split("/").includes("..")) {
+            bad(`${key}.${field}`, device, "expected the path of a block device under /dev, preferably a stable one such as /dev/disk/by-id/...");
+            ok = false;
+        } else if (device === devices.dataDevice) {
+            bad(`${key}.${field}`, device, "it is also this host's dataDevice; data and WAL need devices of their own");
+            ok = false;
+        } else {
+            devices[field] = device;
+            if (!device.startsWith("/dev/disk/")) warn(`${PROJECT}:${key}.${field}: ${device} is a kernel name that may name another disk after a reboot; prefer a /dev/disk/by-id/ path (a device is always checked before use, and fstab names its filesystem's UUID)`);
+        }
+    }
+    return ok ? devices : undefined;
+}
 
 /** Checks every key and reports every problem at once; `fileExists` is injectable for tests. */
 export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileExists?: (p: string) => boolean; cwd?: string }): ValidationResult {
@@ -145,7 +174,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
         const addresses = new Set<string>();
         rawHosts.forEach((h, i) => {
             const key = `hosts[${i}]`;
-            if (typeof h !== "object" || h === null) { bad(key, h, "expected { name, address, user?, port? }"); return; }
+            if (typeof h !== "object" || h === null) { bad(key, h, "expected { name, address, user?, port?, dataDevice?, walDevice? }"); return; }
             const { name, address, user = "root", port = 22 } = h as Record<string, unknown>;
             let ok = true;
             if (typeof name !== "string" || !LABEL.test(name)) { bad(`${key}.name`, name, "expected a DNS-1123 label: lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit"); ok = false; }
@@ -155,9 +184,11 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
             if (typeof user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) { bad(`${key}.user`, user, "expected a login name"); ok = false; }
             const portNumber = typeof port === "string" ? Number(port) : port;
             if (typeof portNumber !== "number" || !Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) { bad(`${key}.port`, port, "expected a port number 1-65535"); ok = false; }
+            const devices = hostDevices(h as Record<string, unknown>, key, bad, (w) => warnings.push(w));
+            if (!devices) ok = false;
             if (typeof name === "string") names.add(name);
             if (typeof address === "string") addresses.add(address);
-            if (ok) hosts.push({ name: name as string, address: address as string, user: user as string, port: portNumber as number });
+            if (ok) hosts.push({ name: name as string, address: address as string, user: user as string, port: portNumber as number, ...devices! });
         });
         if (nodeCount !== undefined && rawHosts.length > 0 && rawHosts.length !== nodeCount) {
             bad("nodeCount", nodeCount, `it must equal the number of entries in ${PROJECT}:hosts (${rawHosts.length})`);
@@ -234,6 +265,8 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
         return ok;
     }) as string[];
 
+    const preflight = parsePreflight(raw.preflight, bad);
+
     if (errors.length) return { errors, warnings };
     return {
         errors, warnings,
@@ -244,7 +277,7 @@ export function validateConfig(raw: RawConfig, opts: { sshKeySet: boolean; fileE
             quotaBackendBytes: quotaBackendBytes!, autoCompactionMode: autoCompactionMode as "periodic" | "revision",
             autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
             certRotation, certValidityDays: certValidityDays!, caValidityDays: caValidityDays!,
-            keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates,
+            keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, preflight,
         },
     };
 }
@@ -253,7 +286,7 @@ export const CONFIG_KEYS = [
     "target", "nodeCount", "allowSingleMember", "size", "hosts", "etcdVersion", "etcdDownloadUrl", "etcdArchive",
     "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
     "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays",
-    "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates",
+    "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates", "preflight",
 ] as const;
 
 /** Reads the stack's configuration; throws one error listing every problem, so nothing is registered on bad input. */

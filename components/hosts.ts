@@ -10,5 +10,7 @@ export function hostMachines(hosts: HostSpec[], sshPrivateKey: pulumi.Input<stri
         user: h.user,
         connection: { host: h.address, port: h.port, user: h.user, privateKey: sshPrivateKey, dialErrorLimit: 10, perDialTimeout: 15 },
         identity: `${h.user}@${h.address}:${h.port}`,
+        dataDevice: h.dataDevice,
+        walDevice: h.walDevice,
     }));
 }

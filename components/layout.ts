@@ -9,6 +9,8 @@ export const UNIT_FILE = "/etc/systemd/system/etcd.service";
 export const STATE_DIR = "/var/lib/etcd-cluster";
 /** Hash of the configuration the running etcd was started with. */
 export const APPLIED_STAMP = `${STATE_DIR}/applied.sha256`;
+/** Figures of the preflight checks, written when they passed before etcd first started on this machine. */
+export const PREFLIGHT_RECORD = `${STATE_DIR}/preflight.json`;
 export const UPLOAD_DIR = "/var/tmp";
 
 export const PKI = {

@@ -12,6 +12,10 @@ export interface Machine {
     connection: command.types.input.remote.ConnectionArgs;
     /** Changes when the machine is replaced, so every remote step runs again on the new one. */
     identity: pulumi.Input<string>;
+    /** Block device for etcd's data directory (a stable path such as /dev/disk/by-id/...); formatted only when blank. */
+    dataDevice?: pulumi.Input<string>;
+    /** Block device for etcd's WAL directory, ideally the fastest disk. */
+    walDevice?: pulumi.Input<string>;
     /** Resources that must exist before anything runs on the machine (instance, disk attachments, firewall). */
     dependsOn?: pulumi.Resource[];
 }

@@ -11,6 +11,8 @@ import { MemberPlan } from "./plan";
 import { EtcdCa } from "./pki";
 import { renderApplyScript } from "./scripts/apply";
 import { renderConfigureScript } from "./scripts/configure";
+import { DiskSpec, renderPrepareDisksScript } from "./scripts/disks";
+import { parsePreflightFigures, PreflightFigures, renderPreflightScript, requiredDataBytes } from "./scripts/preflight";
 import { InstallSource, renderInstallScript, uploadedArchivePath } from "./scripts/install";
 import { remoteCommand } from "./scripts/remote";
 import { renderUnit } from "./unit";
@@ -40,6 +42,8 @@ export class EtcdMember extends pulumi.ComponentResource {
     readonly applied: command.remote.Command;
     /** Changes whenever a file that needs a restart changes. */
     readonly configurationDigest: pulumi.Output<string>;
+    /** What the preflight checks measured on this member's machine. */
+    readonly preflight: pulumi.Output<PreflightFigures | undefined>;
 
     constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:member:Member", name, {}, opts);
@@ -67,6 +71,30 @@ export class EtcdMember extends pulumi.ComponentResource {
             create: step("install etcd on", renderInstallScript(config.etcdVersion, args.install)),
             triggers,
         }, { parent: this, dependsOn: uploads });
+
+        // Disks and preflight checks are per machine and run on every member at once; only configure and apply
+        // are chained member after member.
+        const devices = [machine.dataDevice, machine.walDevice];
+        const disks = devices.some((d) => d !== undefined) ? new command.remote.Command(`${name}-disks`, {
+            connection,
+            create: step("prepare disks of", pulumi.all(devices).apply(([data, wal]) => renderPrepareDisksScript({
+                memberName: name,
+                disks: [
+                    ...(data ? [{ role: "data", device: data, mountPoint: config.dataDir } satisfies DiskSpec] : []),
+                    ...(wal ? [{ role: "wal", device: wal, mountPoint: config.walDir } satisfies DiskSpec] : []),
+                ],
+            }))),
+            triggers,
+        }, { parent: this, dependsOn: machine.dependsOn }) : undefined;
+        const preflight = new command.remote.Command(`${name}-preflight`, {
+            connection,
+            create: step("preflight checks on", renderPreflightScript({
+                memberName: name, dataDir: config.dataDir, walDir: config.walDir, ...config.preflight,
+                requiredDataBytes: requiredDataBytes(config.quotaBackendBytes),
+            })),
+            triggers,
+        }, { parent: this, dependsOn: disks ? [disks] : machine.dependsOn });
+        this.preflight = preflight.stdout.apply(parsePreflightFigures);
 
         const unit = renderUnit({ memberName: name, etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs });
         const inlineFiles = pulumi.all([plan, args.token]).apply(([p, token]): HostFile[] => [
@@ -99,7 +127,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             }))),
             stdin,
             triggers,
-        }, { parent: this, dependsOn: [install, ...(args.after ? [args.after.applied] : [])] });
+        }, { parent: this, dependsOn: [install, preflight, ...(args.after ? [args.after.applied] : [])] });
 
         this.configurationDigest = pulumi.all([inlineFiles, certFiles]).apply(([files, certs]) =>
             sha256([...files.filter((f) => f.path !== BOOTSTRAP_ENV_FILE), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));

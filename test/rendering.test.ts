@@ -9,8 +9,10 @@ import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "
 import { planMember } from "../components/plan";
 import { renderApplyScript } from "../components/scripts/apply";
 import { renderConfigureScript } from "../components/scripts/configure";
+import { renderPrepareDisksScript } from "../components/scripts/disks";
 import { renderGateScript } from "../components/scripts/health";
 import { renderInstallScript } from "../components/scripts/install";
+import { renderPreflightScript } from "../components/scripts/preflight";
 import { remoteCommand } from "../components/scripts/remote";
 import { renderUnit } from "../components/unit";
 import { SIZES, loadTiers } from "../sizing";
@@ -105,6 +107,11 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
         }),
         apply: renderApplyScript({ ...health, memberName: "etcd-1", clientUrl: members[0].clientUrl, dataDir: "/var/lib/etcd", configurationDigest: "abc", timeoutSeconds: 60 }),
         gate: renderGateScript({ ...health, timeoutSeconds: 60 }),
+        disks: renderPrepareDisksScript({ memberName: "etcd-1", disks: [
+            { role: "data", device: "/dev/disk/by-id/virtio-data", mountPoint: "/var/lib/etcd" },
+            { role: "wal", device: "/dev/disk/by-id/virtio-wal", mountPoint: "/var/lib/etcd-wal" },
+        ] }),
+        preflight: renderPreflightScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", walFsyncP99Ms: 10, waive: { timeSync: "a reason" }, requiredDataBytes: 2 ** 31 }),
     };
     for (const [name, script] of Object.entries(scripts)) {
         const inner = path.join(tmp, `${name}.bash`);
