@@ -1,28 +1,51 @@
 /**
  * `npm run lab [-- --nodes N] [-- --set key=value ...]`: brings up N lab hosts (default 3) and deploys the real
- * program onto them. `npm run lab -- hosts` brings up the hosts only (for deploying with the Pulumi CLI).
+ * program onto them. On a running lab the hosts change in place: a larger N adds hosts; a smaller N deploys onto the
+ * first N hosts and then stops and removes the others.
+ * `npm run lab -- hosts [--nodes N]` brings up the hosts only (for deploying with the Pulumi CLI).
+ * `npm run lab -- add [--count N]` adds N fresh hosts (default 1) at new addresses, deploying nothing.
+ * `npm run lab -- remove <host>...` stops and removes hosts. `npm run lab -- kill <host>` kills a host outright, losing
+ * its data. `npm run lab -- rebuild <host> [--keep <dir>,...]` makes it fresh from the image at the same address,
+ * keeping the named directories (default: the data and WAL dirs; `--keep none` keeps nothing).
  * `npm run lab -- down` removes everything but the cached image. Root and Linux only.
  */
 import * as path from "path";
 import { deploy, etcdctl, forgetDeployments } from "./deploy";
-import { labDown, labUp } from "./hosts";
+import { labAddHosts, labDown, labKill, labRebuild, labRemoveHosts, labUp } from "./hosts";
+import { readState } from "./hosts-state";
 import { labDir } from "./lab-id";
 
 const DIR = labDir();
+const DEFAULT_KEEP = ["/var/lib/etcd", "/var/lib/etcd-wal"];
+const USAGE = "usage: npm run lab [-- --nodes N] [--set key=value] | npm run lab -- hosts [--nodes N] | add [--count N] | " +
+    "remove <host>... | kill <host> | rebuild <host> [--keep <dir>,...|none] | down";
 
-function parse(argv: string[]): { down: boolean; hostsOnly: boolean; nodes: number; extra: Record<string, string> } {
-    const out = { down: false, hostsOnly: false, nodes: 3, extra: {} as Record<string, string> };
+type Action = "deploy" | "down" | "hosts" | "add" | "remove" | "kill" | "rebuild";
+
+interface Args { action: Action; names: string[]; nodes: number; count: number; keep: string[]; extra: Record<string, string> }
+
+function parse(argv: string[]): Args {
+    const out: Args = { action: "deploy", names: [], nodes: 3, count: 1, keep: DEFAULT_KEEP, extra: {} };
+    const actions: Action[] = ["down", "hosts", "add", "remove", "kill", "rebuild"];
+    const number = (flag: string, value: string | undefined) => {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} ${value}: expected a whole number from 1`);
+        return n;
+    };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
-        if (a === "down") out.down = true;
-        else if (a === "hosts") out.hostsOnly = true;
-        else if (a === "--nodes") out.nodes = Number(argv[++i]);
+        if (i === 0 && (actions as string[]).includes(a)) out.action = a as Action;
+        else if (a === "--nodes") out.nodes = number(a, argv[++i]);
+        else if (a === "--count") out.count = number(a, argv[++i]);
+        else if (a === "--keep") out.keep = argv[++i] === "none" ? [] : (argv[i] ?? "").split(",").filter(Boolean);
         else if (a === "--set") {
             const [k, ...v] = (argv[++i] ?? "").split("=");
             out.extra[k] = v.join("=");
-        } else throw new Error(`unknown argument ${a}; usage: npm run lab [-- --nodes N] [--set key=value] | npm run lab -- hosts [--nodes N] | npm run lab -- down`);
+        } else if (!a.startsWith("-") && ["remove", "kill", "rebuild"].includes(out.action)) out.names.push(a);
+        else throw new Error(`unknown argument ${a}; ${USAGE}`);
     }
-    if (!Number.isInteger(out.nodes) || out.nodes < 1) throw new Error(`--nodes ${out.nodes}: expected a whole number`);
+    if (["kill", "rebuild"].includes(out.action) && out.names.length !== 1) throw new Error(`${out.action} takes one host name; ${USAGE}`);
+    if (out.action === "remove" && out.names.length === 0) throw new Error(`remove takes host names; ${USAGE}`);
     return out;
 }
 
@@ -30,14 +53,27 @@ async function main(): Promise<void> {
     const args = parse(process.argv.slice(2));
     if (process.getuid?.() !== 0) throw new Error("the lab needs root (network namespaces, overlay mounts, systemd-nspawn)");
     const log = (line: string) => console.log(line);
-    if (args.down) {
-        await labDown({ dir: DIR, log });
-        forgetDeployments(DIR);
-        return;
+    switch (args.action) {
+        case "down":
+            await labDown({ dir: DIR, log });
+            forgetDeployments(DIR);
+            return;
+        case "add":
+            await labAddHosts({ count: args.count, dir: DIR, log });
+            return;
+        case "remove":
+            await labRemoveHosts(args.names, { dir: DIR, log });
+            return;
+        case "kill":
+            await labKill(args.names[0], { dir: DIR, log });
+            return;
+        case "rebuild":
+            await labRebuild(args.names[0], { keepPaths: args.keep, dir: DIR, log });
+            return;
     }
     const t0 = Date.now();
     const lab = await labUp({ count: args.nodes, dir: DIR, log });
-    if (args.hostsOnly) {
+    if (args.action === "hosts") {
         console.log(`hosts (reach them inside: ip netns exec ${lab.netns} ...; ssh key ${lab.sshKey}):`);
         for (const h of lab.hosts) console.log(`  ${h.name} ${h.address}`);
         console.log(`etcd ${lab.etcdVersion} release archive: ${lab.etcdArchive}`);
@@ -46,6 +82,9 @@ async function main(): Promise<void> {
     console.log(`deploy: running index.ts on ${lab.hosts.length} hosts (etcd ${lab.etcdVersion}, offline archive)`);
     const result = await deploy(lab, { dir: DIR, extraConfig: args.extra, log: (l) => console.log(`  ${l}`) });
     console.log(`deploy: done (${result.seconds.toFixed(1)}s)`);
+    // Hosts left out of the deployment (a smaller --nodes) go only once the smaller membership is deployed.
+    const extra = (readState(DIR)?.hosts ?? []).map((h) => h.name).filter((n) => !lab.hosts.some((h) => h.name === n));
+    if (extra.length > 0) await labRemoveHosts(extra, { dir: DIR, log });
     const status = etcdctl(result.info, ["endpoint", "status", "-w", "table"]);
     console.log(`health:\n${status.stdout}${status.stderr}`);
     console.log(`lab ready in ${((Date.now() - t0) / 1000).toFixed(1)}s. Cluster description: ${path.join(DIR, "cluster.json")}

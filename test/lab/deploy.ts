@@ -84,7 +84,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         child.on("error", reject);
         child.on("close", (c) => { if (tail) log(tail); resolve(c ?? 1); });
     });
-    if (code !== 0) throw new Error(`deployment failed (exit ${code}):\n${lines.filter((l) => !/^[+=] /.test(l)).slice(-40).join("\n")}`);
+    if (code !== 0) throw new Error(`deployment failed (exit ${code}):\n${lines.filter((l) => !/^(\+-|[+~=-]) /.test(l)).slice(-40).join("\n")}`);
 
     const outputs = JSON.parse(fs.readFileSync(outputsFile, "utf8")) as Record<string, unknown>;
     const write = (name: string, content: unknown, mode: number) => {

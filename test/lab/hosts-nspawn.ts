@@ -96,6 +96,21 @@ export async function stop(name: string, machine: string, netns: string, recorde
     return { killed, unreaped: await waitReaped([...new Set([...seen, ...nspawns])], 10_000) };
 }
 
+// The host dies at once, as a machine that loses power: every process of the container and its nspawn gets SIGKILL
+// together, so nothing inside runs a shutdown step.
+export async function kill(name: string, netns: string): Promise<{ killed: number; unreaped: number[] }> {
+    const seen = new Set<number>();
+    const deadline = Date.now() + 10_000;
+    // Again until none is left: a process may fork between listing and signalling.
+    for (let left = await hostPids(name, netns); left.length > 0; left = await hostPids(name, netns)) {
+        if (Date.now() >= deadline) throw new Error(`host ${name}: processes ${left.join(", ")} survived SIGKILL`);
+        left.forEach((p) => seen.add(p));
+        signal(left, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return { killed: seen.size, unreaped: await waitReaped([...seen], 10_000) };
+}
+
 // An nspawn started by another (now gone) process, or an orphaned container, is reaped by PID 1, which may take a
 // moment; until then it is a zombie that still shows up in process lists. Returns the zombies left when time is up.
 async function waitReaped(pids: number[], ms: number): Promise<number[]> {

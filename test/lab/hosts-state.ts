@@ -2,7 +2,14 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 
-export interface HostState { name: string; address: string; netns: string; pid?: number; }
+export interface HostState {
+    name: string;
+    address: string;
+    netns: string;
+    pid?: number;
+    /** killed (labKill): no container, files or network namespace until labRebuild */
+    lost?: boolean;
+}
 
 export interface LabState {
     netns: string;

@@ -1,14 +1,17 @@
-// N real systemd hosts on this machine for end-to-end tests: containers booted with systemd-nspawn from a cached
-// Debian image, each in its own network namespace on a bridge that has no way out of the machine.
+// Real systemd hosts on this machine for end-to-end tests: containers booted with systemd-nspawn from a cached
+// Debian image, each in its own network namespace on a bridge that has no way out of the machine. A running lab
+// changes in place: hosts are added (labUp with a larger count, labAddHosts), removed (labRemoveHosts), killed with
+// their data (labKill) and rebuilt from the image keeping named directories (labRebuild).
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { ensureEtcdArchive } from "./etcd-archive";
 import { ensureImage } from "./image";
-import { labCacheDir } from "./lab-id";
-import { createHostCgroups, labCgroupHosts, removeHostCgroups, removeLabCgroup } from "./hosts-cgroup";
-import { boot, isRunning, releaseNspawnRuntimeDirs, removeNspawnRuntime, stop } from "./hosts-nspawn";
-import { mountOverlay, mountsUnder, unmount, writeHostFiles } from "./hosts-overlay";
-import { createKey, labSsh, waitForSsh } from "./hosts-ssh";
+import { labCacheDir, labDir } from "./lab-id";
+import { labCgroupHosts, removeLabCgroup } from "./hosts-cgroup";
+import { haltHost, hostDir, resetHostFiles, startHost, updateEtcHosts, waitUp } from "./hosts-host";
+import { releaseNspawnRuntimeDirs } from "./hosts-nspawn";
+import { mountsUnder } from "./hosts-overlay";
+import { createKey, labSsh } from "./hosts-ssh";
 import { HostState, LabState, readState, removeState, writeState } from "./hosts-state";
 import { LAB_NETNS, assertIsolated, assertOutsideLab, createHostNetns, createLabNetns, deleteNetns, hostAddress, hostNetns, labNamespaces, netnsPids, releaseNetnsDir } from "./netns";
 
@@ -26,16 +29,15 @@ export interface LabHosts {
 type Log = (msg: string) => void;
 
 const MAX_HOSTS = 50;
-const BOOT_TIMEOUT_MS = 120_000;
 
 function seconds(since: number): string {
     return `${((Date.now() - since) / 1000).toFixed(1)}s`;
 }
 
-function toLabHosts(s: LabState): LabHosts {
+function toLabHosts(s: LabState, hosts: HostState[]): LabHosts {
     return {
         netns: s.netns,
-        hosts: s.hosts.map((h) => ({ name: h.name, address: h.address })),
+        hosts: hosts.map((h) => ({ name: h.name, address: h.address })),
         sshKey: s.sshKey,
         sshUser: "root",
         etcdArchive: s.etcdArchive,
@@ -43,63 +45,67 @@ function toLabHosts(s: LabState): LabHosts {
     };
 }
 
-async function allReachable(s: LabState): Promise<boolean> {
-    if (!existsSync(s.sshKey)) return false;
-    const answers = await Promise.all(s.hosts.map((h) => labSsh(s.netns, s.sshKey, h.address, "true", 10_000)));
-    return answers.every((a) => a.code === 0);
+async function reachable(s: LabState, h: HostState): Promise<boolean> {
+    return (await labSsh(s.netns, s.sshKey, h.address, "true", 10_000)).code === 0;
 }
 
-function consoleTail(hostDir: string): string {
-    const file = join(hostDir, "console.log");
-    if (!existsSync(file)) return "(no console.log)";
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-30).join("\n");
+function hostIndex(name: string): number {
+    return Number(/^etcd-(\d+)$/.exec(name)?.[1] ?? 0);
 }
 
-function etcHosts(hosts: HostState[]): string {
-    return ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback", ...hosts.map((h) => `${h.address} ${h.name}`), ""].join("\n");
+// New hosts always get the next index up, so a fresh host never takes the address of one the lab still records.
+function newHosts(state: LabState, count: number): HostState[] {
+    const next = Math.max(0, ...state.hosts.map((h) => hostIndex(h.name))) + 1;
+    if (next + count - 1 > MAX_HOSTS) throw new Error(`the lab has room for hosts etcd-1 to etcd-${MAX_HOSTS}`);
+    return Array.from({ length: count }, (_, i) => {
+        const name = `etcd-${next + i}`;
+        return { name, address: hostAddress(next + i), netns: hostNetns(name) };
+    });
+}
+
+function requireState(dir: string): LabState {
+    const state = readState(dir);
+    if (!state) throw new Error(`no lab in ${dir}: bring one up first (npm run lab -- hosts)`);
+    return state;
+}
+
+function requireHost(state: LabState, name: string): HostState {
+    const h = state.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`no lab host ${name}; the lab has ${state.hosts.map((x) => x.name).join(", ")}`);
+    return h;
+}
+
+// Boots `hosts` (recorded in `state` already) in their own new network namespaces and waits for their sshd.
+async function bootNew(dir: string, state: LabState, hosts: HostState[], rootfs: string): Promise<void> {
+    for (const h of hosts) await createHostNetns(h.name, h.address);
+    for (const h of hosts) await assertIsolated(h.netns);
+    const publicKey = readFileSync(`${state.sshKey}.pub`, "utf8");
+    for (const h of hosts) await startHost(dir, rootfs, publicKey, h, state.hosts);
+    writeState(dir, state);
+    await waitUp(dir, state.sshKey, hosts);
 }
 
 async function bringUp(dir: string, count: number, rootfs: string, archive: { path: string; version: string }, log: Log): Promise<LabHosts> {
-    let t = Date.now();
+    const t = Date.now();
     mkdirSync(join(dir, "ssh"), { recursive: true, mode: 0o700 });
     const sshKey = join(dir, "ssh", "id_ed25519");
-    const publicKey = await createKey(sshKey);
-    const hosts: HostState[] = Array.from({ length: count }, (_, i) => {
-        const name = `etcd-${i + 1}`;
-        return { name, address: hostAddress(i + 1), netns: hostNetns(name) };
-    });
-    const state: LabState = { netns: LAB_NETNS, sshKey, etcdArchive: archive.path, etcdVersion: archive.version, hosts };
+    await createKey(sshKey);
+    const state: LabState = { netns: LAB_NETNS, sshKey, etcdArchive: archive.path, etcdVersion: archive.version, hosts: [] };
+    state.hosts = newHosts(state, count);
     // Recorded before anything exists, so a labDown from another process finds a half-made lab too.
     writeState(dir, state);
-
     await createLabNetns();
-    for (const h of hosts) await createHostNetns(h.name, h.address);
-    for (const ns of [LAB_NETNS, ...hosts.map((h) => h.netns)]) await assertIsolated(ns);
-    log(`network: ${LAB_NETNS} bridge + ${count} host namespaces, no link out (${seconds(t)})`);
-
-    t = Date.now();
-    for (const h of hosts) {
-        const hostDir = join(dir, "hosts", h.name);
-        const merged = await mountOverlay(rootfs, hostDir);
-        writeHostFiles(merged, { hostname: h.name, etcHosts: etcHosts(hosts), authorizedKey: publicKey });
-        h.pid = boot({ name: h.name, machine: h.netns, merged, netnsPath: `/run/netns/${h.netns}`, consoleLog: join(hostDir, "console.log"), cgroupProcs: createHostCgroups(h.name) });
-    }
-    writeState(dir, state);
-
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
-    const outcomes = await Promise.all(hosts.map((h) => waitForSsh(LAB_NETNS, sshKey, h.address, deadline, () => h.pid !== undefined && isRunning(h.pid))));
-    const failed = hosts.map((h, i) => ({ h, outcome: outcomes[i] })).filter((f) => f.outcome !== "up");
-    if (failed.length > 0) {
-        const details = failed.map(({ h, outcome }) => {
-            const why = outcome === "exited" ? "systemd-nspawn exited" : `sshd did not answer within ${BOOT_TIMEOUT_MS / 1000}s`;
-            return `--- ${h.name} (${h.address}): ${why}; console.log, last lines:\n${consoleTail(join(dir, "hosts", h.name))}`;
-        });
-        throw new Error(`hosts: ${failed.length} of ${count} did not come up\n${details.join("\n")}`);
-    }
-    log(`hosts: ${count} booted, sshd up (${seconds(t)})`);
-    return toLabHosts(state);
+    await assertIsolated(LAB_NETNS);
+    await bootNew(dir, state, state.hosts, rootfs);
+    log(`hosts: ${count} booted in their own namespaces on the ${LAB_NETNS} bridge (no link out), sshd up (${seconds(t)})`);
+    return toLabHosts(state, state.hosts);
 }
 
+/**
+ * Brings up a lab of `count` hosts, or changes a running one in place: hosts that run keep running with their data,
+ * hosts are added when fewer than `count` are usable (lost ones do not count). Returns `count` usable hosts to deploy
+ * onto; hosts beyond them keep running until labRemoveHosts (the CLI removes them after deploying the smaller set).
+ */
 export async function labUp(opts: { count: number; dir: string; log?: Log }): Promise<LabHosts> {
     const dir = resolve(opts.dir);
     const log = opts.log ?? (() => undefined);
@@ -116,13 +122,21 @@ export async function labUp(opts: { count: number; dir: string; log?: Log }): Pr
     log(`etcd archive: ${archive.cached ? "cached" : "built"} ${basename(archive.path)} (${seconds(t)})`);
 
     const previous = readState(dir);
-    if (previous) {
-        t = Date.now();
-        if (previous.hosts.length === count && (await allReachable(previous))) {
-            log(`hosts: reusing ${count} running hosts (${seconds(t)})`);
-            return toLabHosts({ ...previous, etcdArchive: archive.path, etcdVersion: archive.version });
+    if (previous && (await labNamespaces()).includes(LAB_NETNS) && existsSync(previous.sshKey)) {
+        const state = { ...previous, etcdArchive: archive.path, etcdVersion: archive.version };
+        const usable = state.hosts.filter((h) => !h.lost);
+        for (const h of usable) if (!(await reachable(state, h))) log(`hosts: ${h.name} (${h.address}) does not answer: kept as it is (rebuild it with npm run lab -- rebuild ${h.name})`);
+        if (usable.length < count) {
+            t = Date.now();
+            const added = await addHosts(dir, state, count - usable.length, image.rootfs);
+            usable.push(...added);
+            log(`hosts: added ${added.map((h) => `${h.name} (${h.address})`).join(", ")} (${seconds(t)})`);
         }
-        log(previous.hosts.length === count ? "hosts: recorded hosts do not answer: replacing them" : `hosts: ${previous.hosts.length} running, ${count} wanted: replacing them`);
+        writeState(dir, state);
+        const chosen = usable.slice(0, count);
+        const others = state.hosts.filter((h) => !chosen.includes(h)).map((h) => h.name);
+        log(`hosts: using ${chosen.map((h) => h.name).join(", ")}${others.length > 0 ? `; also recorded: ${others.join(", ")}` : ""}`);
+        return toLabHosts(state, chosen);
     }
     // Also clears what a crashed run may have left without a state file.
     await labDown({ dir, log });
@@ -133,6 +147,97 @@ export async function labUp(opts: { count: number; dir: string; log?: Log }): Pr
         await labDown({ dir, log });
         throw e;
     }
+}
+
+async function addHosts(dir: string, state: LabState, count: number, rootfs: string): Promise<HostState[]> {
+    const added = newHosts(state, count);
+    state.hosts.push(...added);
+    writeState(dir, state);
+    await bootNew(dir, state, added, rootfs);
+    updateEtcHosts(dir, running(state), state.hosts);
+    return added;
+}
+
+function running(state: LabState): HostState[] {
+    return state.hosts.filter((h) => !h.lost);
+}
+
+/** Adds `count` fresh hosts (default 1) at new addresses to the running lab; nothing is deployed on them. */
+export async function labAddHosts(opts: { count?: number; dir?: string; log?: Log } = {}): Promise<LabHost[]> {
+    const dir = resolve(opts.dir ?? labDir());
+    await assertOutsideLab();
+    const state = requireState(dir);
+    const t = Date.now();
+    const added = await addHosts(dir, state, opts.count ?? 1, (await ensureImage(labCacheDir(dir))).rootfs);
+    opts.log?.(`hosts: added ${added.map((h) => `${h.name} (${h.address})`).join(", ")} (${seconds(t)})`);
+    return added.map((h) => ({ name: h.name, address: h.address }));
+}
+
+/** Stops the named hosts cleanly and removes them with their files and network namespaces: gone from the lab. */
+export async function labRemoveHosts(names: string[], opts: { dir?: string; log?: Log } = {}): Promise<void> {
+    const dir = resolve(opts.dir ?? labDir());
+    await assertOutsideLab();
+    const log = opts.log ?? (() => undefined);
+    const state = requireState(dir);
+    const hosts = names.map((n) => requireHost(state, n));
+    const namespaces = await labNamespaces();
+    for (const h of hosts) {
+        const t = Date.now();
+        if (!h.lost) await haltHost(dir, h.name, "stop", h.pid, log);
+        if (namespaces.includes(h.netns)) await deleteNetns(h.netns);
+        rmSync(hostDir(dir, h.name), { recursive: true, force: true });
+        state.hosts = state.hosts.filter((x) => x !== h);
+        writeState(dir, state);
+        log(`hosts: ${h.name} (${h.address}) stopped and removed (${seconds(t)})`);
+    }
+    updateEtcHosts(dir, running(state), state.hosts);
+}
+
+/**
+ * The host dies at once and is lost with its data: SIGKILL of its container, its files thrown away, its network
+ * namespace removed (its address stops answering). The lab keeps its name and address for labRebuild.
+ */
+export async function labKill(name: string, opts: { dir?: string; log?: Log } = {}): Promise<void> {
+    const dir = resolve(opts.dir ?? labDir());
+    await assertOutsideLab();
+    const log = opts.log ?? (() => undefined);
+    const state = requireState(dir);
+    const h = requireHost(state, name);
+    const t = Date.now();
+    if (!h.lost) await haltHost(dir, name, "kill", h.pid, log);
+    resetHostFiles(dir, name, []);
+    if ((await labNamespaces()).includes(h.netns)) await deleteNetns(h.netns);
+    h.lost = true;
+    h.pid = undefined;
+    writeState(dir, state);
+    log(`hosts: ${name} (${h.address}) killed, its files thrown away (${seconds(t)})`);
+}
+
+/**
+ * A fresh host from the image at the same name and address, keeping only the directories in `keepPaths` (for
+ * example the data and WAL dirs: a machine reinstalled with its data disks kept). A running host is stopped cleanly
+ * first; a killed one has nothing left to keep. Returns the paths that were kept.
+ */
+export async function labRebuild(name: string, opts: { keepPaths?: string[]; dir?: string; log?: Log } = {}): Promise<string[]> {
+    const dir = resolve(opts.dir ?? labDir());
+    await assertOutsideLab();
+    const log = opts.log ?? (() => undefined);
+    const state = requireState(dir);
+    const h = requireHost(state, name);
+    const t = Date.now();
+    const rootfs = (await ensureImage(labCacheDir(dir))).rootfs;
+    if (!h.lost) await haltHost(dir, name, "stop", h.pid, log);
+    const kept = resetHostFiles(dir, name, opts.keepPaths ?? []);
+    if (!(await labNamespaces()).includes(h.netns)) {
+        await createHostNetns(h.name, h.address);
+        await assertIsolated(h.netns);
+    }
+    h.lost = false;
+    await startHost(dir, rootfs, readFileSync(`${state.sshKey}.pub`, "utf8"), h, state.hosts);
+    writeState(dir, state);
+    await waitUp(dir, state.sshKey, [h]);
+    log(`hosts: ${name} (${h.address}) rebuilt from the image${kept.length > 0 ? `, keeping ${kept.join(", ")}` : ""} (${seconds(t)})`);
+    return kept;
 }
 
 // Whatever still runs in the lab namespace (a deploy driver, an etcdctl) can only talk to hosts that are gone.
@@ -178,13 +283,8 @@ export async function labDown(opts: { dir: string; log?: Log }): Promise<void> {
     await Promise.all(
         [...names].map(async (name) => {
             try {
-                const { killed, unreaped } = await stop(name, hostNetns(name), hostNetns(name), state?.hosts.find((h) => h.name === name)?.pid);
-                if (killed > 0) log(`down: ${name}: ${killed} processes killed (no clean poweroff)`);
-                if (unreaped.length > 0) log(`down: ${name}: ${unreaped.join(", ")} exited but PID 1 has not reaped them yet (zombies)`);
-                removeNspawnRuntime(hostNetns(name), join(dir, "hosts", name, "merged"));
-                for (const m of mountsUnder(join(dir, "hosts", name)).reverse()) await unmount(m);
+                await haltHost(dir, name, "stop", state?.hosts.find((h) => h.name === name)?.pid, (line) => log(`down: ${line}`));
                 if (namespaces.includes(hostNetns(name))) await deleteNetns(hostNetns(name));
-                removeHostCgroups(name);
             } catch (e) {
                 errors.push(`${name}: ${(e as Error).message}`);
             }

@@ -6,10 +6,10 @@
 //   "config": { "etcd-cluster:key": "<value as Pulumi passes it: a string, JSON for objects>" },
 //   "secretKeys": ["etcd-cluster:sshPrivateKey"], "state": "<lab state file>", "outputs": "<outputs file>" }
 //
-// Logs one line per resource on stderr ("+" created, "=" reused from the state file, "!" failed). Exits 0 once every
-// resource has been created and every stack output resolved, after writing the outputs as plain JSON (secrets
-// included: mode 600). On any failure, names the failing resource with its error (a remote command's output
-// included), writes no outputs file and exits 1.
+// Logs one line per resource on stderr ("+" created, "~" updated, "+-" replaced, "=" unchanged, "-" deleted, "!"
+// failed). Exits 0 once every resource has been registered, every stack output resolved and every resource that left
+// the program deleted, after writing the outputs as plain JSON (secrets included: mode 600). On any failure, names
+// the failing resource with its error (a remote command's output included), writes no outputs file and exits 1.
 
 import { readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
@@ -74,6 +74,7 @@ async function main(): Promise<number> {
     const runtime = new LabRuntime(await LabState.load(request.state), (line) => process.stderr.write(`${line}\n`));
     pulumi.runtime.setAllConfig(request.config, request.secretKeys);
     await pulumi.runtime.setMocks(runtime, request.project, request.stack, false);
+    runtime.observeOptions();
 
     let outputs: Record<string, unknown> | undefined;
     let programError: unknown;
@@ -83,6 +84,9 @@ async function main(): Promise<number> {
         programError = err;
     }
     await pulumi.runtime.disconnect(); // returns once every registration has settled
+    const programFailed = programError !== undefined || rejections.length > 0 || outputs === undefined;
+    // As the engine: resources are deleted only after the whole program and every registration succeeded.
+    if (runtime.failures.length === 0 && !programFailed) await runtime.deleteRemoved();
 
     if (runtime.failures.length > 0) {
         for (const { resource, error } of runtime.failures) process.stderr.write(`\nerror: ${resource}\n${error.message}\n`);
@@ -91,7 +95,7 @@ async function main(): Promise<number> {
         }
         return 1;
     }
-    if (programError !== undefined || rejections.length > 0 || outputs === undefined) {
+    if (programFailed) {
         const errors = programError !== undefined ? [programError, ...rejections] : rejections;
         for (const err of errors) process.stderr.write(`\nerror: the program failed\n${describe(err)}\n`);
         return 1;

@@ -1,47 +1,45 @@
 // The lab runtime: a test stand-in for the Pulumi engine and the tls and command providers, plugged in through the
 // SDK's mocks (pulumi.runtime.setMocks), so the real program deploys onto real hosts without the Pulumi CLI.
 //
-// What it does: the SDK registers resources in dependency order and awaits each registration, so every resource is
-// simply created, for real: tls keys and certificates with Node's crypto and openssl (runtime-tls.ts), remote commands
-// and file copies over OpenSSH (runtime-ssh.ts). Keys and certificates are kept in a state file (runtime-state.ts)
-// under type and name plus a hash of their inputs, so a re-run reuses them byte for byte; commands are never
-// cached: every run runs every command, and the program's convergent scripts decide on the host what to do.
-//
-// What it does not do: there is no previous state for commands, so no diff, no update, no delete, no replacement;
-// every Command runs its `create` (`update`, `delete` and `triggers` are ignored). Mocks do not see resource options
-// (deleteBeforeReplace, replaceOnChanges, ignoreChanges, parent, customTimeouts), hooks or transforms. Resources are
-// told apart by type and name only (mocks get no URN). Invokes and any other resource type fail loudly. Secret outputs
-// are not marked secret. After the first failure, resources still to be registered are skipped, as the engine stops
-// starting new steps; commands already running finish.
+// The SDK registers resources in dependency order and awaits each registration. For each custom resource the runtime
+// does what the engine does between runs, against its state file (runtime-state.ts): `create` for a new resource;
+// nothing for unchanged inputs (the stored outputs are returned); `update` for changed inputs; a replacement where
+// the provider or replaceOnChanges say so, or replacementTrigger changed (the new one is created first and the old
+// one deleted at the end of the run, or the old one deleted first with deleteBeforeReplace); and after the program,
+// `delete` for resources that left it, in reverse dependency order (deleteRemoved). The engine's decisions are in
+// runtime-engine.ts, the providers' operations in runtime-providers.ts, the resource options in runtime-options.ts.
+// After the first failure, resources still to be registered are skipped, as the engine stops starting new steps;
+// commands already running finish. README.md ("The lab") lists where this still differs from the engine.
 
-import { createHash, randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { Inputs, optionalObject, optionalString, requiredString } from "./runtime-inputs";
-import { copyToRemote, runRemote, sshConnection } from "./runtime-ssh";
-import { LabState } from "./runtime-state";
-import { certRequest, Generated, locallySignedCert, privateKey, selfSignedCert } from "./runtime-tls";
+import { applyIgnoreChanges, deletionWaves, planChange } from "./runtime-engine";
+import { Inputs } from "./runtime-inputs";
+import { ObservedOptions, ResourceOptionsLog } from "./runtime-options";
+import { Provider, providers, storedAsset } from "./runtime-providers";
+import { LabState, StoredResource } from "./runtime-state";
 
 export interface ResourceFailure {
     resource: string;
     error: Error;
 }
 
-const tlsResources: Record<string, (inputs: Inputs) => Generated | Promise<Generated>> = {
-    "tls:index/privateKey:PrivateKey": privateKey,
-    "tls:index/selfSignedCert:SelfSignedCert": selfSignedCert,
-    "tls:index/certRequest:CertRequest": certRequest,
-    "tls:index/locallySignedCert:LocallySignedCert": locallySignedCert,
-};
+const symbols = { create: "+", update: "~", replace: "+-", same: "=" } as const;
 
 export class LabRuntime implements pulumi.runtime.Mocks {
     readonly failures: ResourceFailure[] = [];
     readonly skipped: string[] = [];
-    private readonly generatedThisRun = new Set<string>();
+    private readonly registered = new Set<string>();
+    private options?: ResourceOptionsLog;
 
     constructor(
         private readonly state: LabState,
         private readonly log: (line: string) => void = () => undefined,
     ) {}
+
+    /** Call after setMocks, before the program runs. */
+    observeOptions(): void {
+        this.options = ResourceOptionsLog.attach();
+    }
 
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
         if (!args.custom) return { id: undefined, state: {} }; // components: the SDK itself records their outputs
@@ -51,17 +49,17 @@ export class LabRuntime implements pulumi.runtime.Mocks {
             throw new Error(`${label}: skipped after an earlier failure`);
         }
         const started = Date.now();
-        const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
         try {
-            const inputs = unwrapSecrets(args.inputs) as Inputs;
-            const result = await this.create(args.type, args.name, inputs);
-            this.log(`${result.reused ? "=" : "+"} ${label} ${seconds()}`);
-            return { id: result.id, state: { ...inputs, ...result.outputs } };
+            if (this.options === undefined) throw new Error("lab runtime: call observeOptions() before running the program");
+            const options = this.options.take(args.type, args.name);
+            const provider = providers[args.type];
+            if (provider === undefined) throw new Error(`lab runtime does not implement ${args.type}`);
+            const inputs = (await resolveInputs(args.inputs)) as Inputs;
+            const { change, stored } = await this.register(provider, args.type, args.name, inputs, options);
+            this.log(`${symbols[change]} ${label} ${seconds(started)}`);
+            return { id: stored.id, state: { ...stored.inputs, ...stored.outputs } };
         } catch (err) {
-            const error = err instanceof Error ? err : new Error(String(err));
-            this.failures.push({ resource: label, error });
-            this.log(`! ${label} ${seconds()}`);
-            throw new Error(`${label}: ${error.message}`);
+            throw this.fail(label, err, started);
         }
     }
 
@@ -69,91 +67,97 @@ export class LabRuntime implements pulumi.runtime.Mocks {
         throw new Error(`lab runtime does not implement the function ${args.token}`);
     }
 
-    private async create(type: string, name: string, inputs: Inputs): Promise<Generated & { reused: boolean }> {
-        const generate = tlsResources[type];
-        if (generate) return this.reuseOrGenerate(type, name, inputs, generate);
-        switch (type) {
-            case "command:remote:Command":
-                return { id: randomId(), outputs: await runCommand(inputs), reused: false };
-            case "command:remote:CopyToRemote":
-                await copy(inputs);
-                return { id: randomId(), outputs: {}, reused: false };
-            default:
-                throw new Error(`lab runtime does not implement ${type}`);
+    /**
+     * After the program: deletes what it no longer declares and the old versions of replaced resources, dependents
+     * first. Call only when the program and every registration succeeded, as the engine deletes nothing otherwise.
+     */
+    async deleteRemoved(): Promise<void> {
+        const condemned = [
+            ...this.state.resources().filter((r) => !this.registered.has(r.urn)),
+            ...this.state.pendingDeletes(),
+        ];
+        for (const wave of deletionWaves(condemned)) {
+            await Promise.all(wave.map((old) => this.deleteOne(old)));
+            if (this.failures.length > 0) return;
         }
     }
 
-    private async reuseOrGenerate(
-        type: string,
-        name: string,
-        inputs: Inputs,
-        generate: (inputs: Inputs) => Generated | Promise<Generated>,
-    ): Promise<Generated & { reused: boolean }> {
-        const key = `${type}::${name}`;
-        // Two resources under one key would overwrite each other's keys on every run.
-        if (this.generatedThisRun.has(key)) throw new Error(`lab runtime needs unique names per type: ${key} is taken`);
-        this.generatedThisRun.add(key);
-        const inputsHash = createHash("sha256").update(canonicalJson(inputs)).digest("hex");
-        const stored = this.state.get(key);
-        if (stored?.inputsHash === inputsHash) return { id: stored.id, outputs: stored.outputs, reused: true };
-        const generated = await generate(inputs);
-        await this.state.put(key, { inputsHash, ...generated });
-        return { ...generated, reused: false };
+    private async register(provider: Provider, type: string, name: string, news: Inputs, options: ObservedOptions) {
+        if (this.registered.has(options.urn)) throw new Error(`duplicate resource URN ${options.urn}`);
+        this.registered.add(options.urn);
+        const old = this.state.get(options.urn);
+        const inputs = old ? applyIgnoreChanges(old.inputs, news, options.ignoreChanges) : news;
+        const { change } = planChange(old, inputs, options, (changed) => provider.replaces(changed));
+        const record = (id: string, outputs: Record<string, unknown>): StoredResource => ({
+            urn: options.urn, type, name, id, inputs, outputs,
+            dependencies: options.dependencies, parent: options.parent,
+            protect: options.protect, retainOnDelete: options.retainOnDelete, replacementTrigger: options.replacementTrigger,
+        });
+        let stored: StoredResource;
+        if (change === "same") {
+            stored = { ...record(old!.id, old!.outputs), inputs: old!.inputs };
+        } else if (change === "update") {
+            // A failed update throws before the state changes: the next run sees the same difference and tries again.
+            stored = record(old!.id, await provider.update(old!, inputs));
+        } else {
+            if (change === "replace" && old!.protect) {
+                throw new Error(`unable to replace ${options.urn}: it is protected (its inputs changed: remove protect first)`);
+            }
+            if (change === "replace" && options.deleteBeforeReplace) {
+                await this.runDelete(provider, old!);
+                await this.state.remove(options.urn);
+            }
+            const created = await provider.create(inputs);
+            stored = record(created.id, created.outputs);
+            if (change === "replace" && !options.deleteBeforeReplace) await this.state.addPendingDelete(old!);
+        }
+        await this.state.put(stored);
+        return { change, stored };
+    }
+
+    private async deleteOne(old: StoredResource): Promise<void> {
+        const label = `${old.type} ${old.name}`;
+        const started = Date.now();
+        try {
+            if (old.protect) throw new Error(`${old.urn} is protected and cannot be deleted (remove protect first)`);
+            if (!old.retainOnDelete) await this.runDelete(providers[old.type], old);
+            if (this.state.pendingDeletes().includes(old)) await this.state.removePendingDelete(old);
+            else await this.state.remove(old.urn);
+            this.log(`- ${label} ${seconds(started)}${old.retainOnDelete ? " (retained)" : ""}`);
+        } catch (err) {
+            this.fail(label, err, started);
+        }
+    }
+
+    private async runDelete(provider: Provider | undefined, old: StoredResource): Promise<void> {
+        if (provider === undefined) throw new Error(`lab runtime does not implement ${old.type}`);
+        await provider.delete(old);
+    }
+
+    private fail(label: string, err: unknown, started: number): Error {
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.failures.push({ resource: label, error });
+        this.log(`! ${label} ${seconds(started)}`);
+        return new Error(`${label}: ${error.message}`);
     }
 }
 
-async function runCommand(inputs: Inputs): Promise<Record<string, string>> {
-    const environment = optionalObject(inputs, "environment") ?? {};
-    const variable = Object.keys(environment)[0];
-    if (variable !== undefined) {
-        // What the provider reports against an sshd without a matching AcceptEnv, which is every default sshd.
-        throw new Error(`could not set environment variable "${variable}": ssh: setenv failed (pass values on stdin)`);
-    }
-    const create = optionalString(inputs, "create");
-    if (create === undefined) return { stdout: "", stderr: "" };
-    const connection = sshConnection(optionalObject(inputs, "connection") ?? {});
-    const result = await runRemote(connection, create, optionalString(inputs, "stdin") ?? "");
-    if (result.exitCode !== 0) {
-        throw new Error(
-            `Process exited with status ${result.exitCode}: running ${JSON.stringify(create)}:\n${result.combined}`,
-        );
-    }
-    // The provider drops one final newline from each stream.
-    return { stdout: result.stdout.replace(/\n$/, ""), stderr: result.stderr.replace(/\n$/, "") };
+function seconds(since: number): string {
+    return `${((Date.now() - since) / 1000).toFixed(1)}s`;
 }
 
-// CopyToRemote takes path-based sources only (FileAsset, FileArchive); the provider rejects the others at check.
-// Mocks receive them as SDK asset objects whose fields are promises.
-async function copy(inputs: Inputs): Promise<void> {
-    const source = inputs.source;
-    const path = source !== null && typeof source === "object" && "path" in source ? await source.path : undefined;
-    if (typeof path !== "string") {
-        throw new Error("source must be a path-based asset or archive (FileAsset or FileArchive), as for the provider");
+// What the providers see: secrets unwrapped (mocks receive them wrapped in the SDK's secret signature), and file
+// assets (whose fields arrive as promises) as their path and content hash.
+async function resolveInputs(value: unknown): Promise<unknown> {
+    if (Array.isArray(value)) return Promise.all(value.map(resolveInputs));
+    if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) {
+        const path = value instanceof pulumi.asset.FileAsset ? await value.path : undefined;
+        if (typeof path !== "string") throw new Error("lab runtime implements file assets (FileAsset) only");
+        return storedAsset(path);
     }
-    await copyToRemote(sshConnection(optionalObject(inputs, "connection") ?? {}), path, requiredString(inputs, "remotePath"));
-}
-
-// Mocks receive secret inputs wrapped in the SDK's secret signature; the providers see plain values.
-function unwrapSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(unwrapSecrets);
     if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return value;
     const record = value as Record<string, unknown>;
-    if (record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return unwrapSecrets(record.value);
-    return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, unwrapSecrets(item)]));
-}
-
-// JSON with sorted keys, so equal inputs hash equally whatever order the SDK sends them in.
-function canonicalJson(value: unknown): string {
-    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-    if (value !== null && typeof value === "object") {
-        const entries = Object.entries(value as Record<string, unknown>)
-            .filter(([, item]) => item !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
-    }
-    return JSON.stringify(value) ?? "null";
-}
-
-function randomId(): string {
-    return randomBytes(8).toString("hex");
+    if (record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return resolveInputs(record.value);
+    const entries = await Promise.all(Object.entries(record).map(async ([key, item]) => [key, await resolveInputs(item)]));
+    return Object.fromEntries(entries);
 }
