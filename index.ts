@@ -1,12 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "./components/cluster";
 import { loadStackConfig } from "./components/config";
-import { hostMachines } from "./components/hosts";
+import { Machine } from "./components/targets/machine";
+import { hostMachines } from "./components/targets/hosts";
 
 // Validation throws before any resource is registered.
-const { config, sshPrivateKey } = loadStackConfig();
-const machines = hostMachines(config.hosts, sshPrivateKey);
-const cluster = new EtcdCluster("etcd", { config, machines, stack: pulumi.getStack() });
+const { config, target, sshPrivateKey } = loadStackConfig();
+
+// The one place that picks the target: each only makes machines; the cluster on top is the same.
+function machines(): Machine[] {
+    switch (target.kind) {
+        case "hosts": return hostMachines(target, sshPrivateKey);
+    }
+}
+
+const cluster = new EtcdCluster("etcd", { config, machines: machines(), stack: pulumi.getStack() });
 
 export const memberNames = cluster.memberNames;
 export const clientEndpoints = cluster.clientEndpoints;

@@ -26,11 +26,11 @@ export function rotationUnit(stack: string, rotation: string): string {
 }
 
 export function memberCertificateSpecs(member: { name: string; address: string }, extraSans: string[], stack: string, rotation: string): { server: LeafSpec; peer: LeafSpec } {
-    const sans = memberSans(member, extraSans);
     const ou = rotationUnit(stack, rotation);
+    // Extra names (a load balancer, an alias) are for clients: a peer is always reached at a member's own address.
     return {
-        server: { commonName: member.name, organizationalUnit: ou, allowedUses: [...USES.server], sans },
-        peer: { commonName: member.name, organizationalUnit: ou, allowedUses: [...USES.peer], sans },
+        server: { commonName: member.name, organizationalUnit: ou, allowedUses: [...USES.server], sans: memberSans(member, extraSans) },
+        peer: { commonName: member.name, organizationalUnit: ou, allowedUses: [...USES.peer], sans: memberSans(member, []) },
     };
 }
 

@@ -2,12 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { loadTiers } from "../sizing";
 import { ADMIN_COMMON_NAME, clientCertificateSpec } from "./certificates";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
-import { Machine } from "./machine";
+import { Machine } from "./targets/machine";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
@@ -67,7 +66,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
         const install = installSource(config);
-        const gomaxprocs = loadTiers()[config.size].etcd.gomaxprocs;
+        const gomaxprocs = config.tier.etcd.gomaxprocs;
 
         const members: EtcdMember[] = [];
         for (const { member: machine, after } of restartOrder(machines)) {

@@ -38,6 +38,7 @@ export function memberEnvironment(member: MemberPlan, config: ClusterConfig): Re
         ETCD_LOGGER: "zap",
         ETCD_LOG_OUTPUTS: "stderr",
         ...corruptionCheckEnvironment(config.etcdVersion),
+        ...(config.enableV2 ? { ETCD_ENABLE_V2: "true" } : {}),
     };
 }
 

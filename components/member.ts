@@ -6,7 +6,7 @@ import { memberCertificateSpecs } from "./certificates";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
 import { BOOTSTRAP_ENV_FILE, ENV_FILE, PKI, UNIT_FILE } from "./layout";
-import { Machine } from "./machine";
+import { Machine } from "./targets/machine";
 import { MemberPlan } from "./plan";
 import { EtcdCa } from "./pki";
 import { renderApplyScript } from "./scripts/apply";

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { RawConfig, validateConfig } from "../components/config";
+import { HostsTarget } from "../components/targets/hosts";
 
 function validate(overrides: RawConfig, hostExtras: Array<Record<string, unknown>> = []) {
     const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}`, ...hostExtras[i - 1] }));
@@ -11,8 +12,8 @@ function validate(overrides: RawConfig, hostExtras: Array<Record<string, unknown
 test("hosts may name a data and a WAL device; bad paths and one device for both are refused, kernel names warned about", () => {
     const ok = validate({}, [{ dataDevice: "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0a1", walDevice: "/dev/disk/by-path/pci-0000:00:04.0-scsi-0:0:1:0" }]);
     assert.deepEqual(ok.errors, []);
-    assert.equal(ok.config!.hosts[0].dataDevice, "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0a1");
-    assert.equal(ok.config!.hosts[1].dataDevice, undefined);
+    assert.equal((ok.target as HostsTarget).hosts[0].dataDevice, "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0a1");
+    assert.equal((ok.target as HostsTarget).hosts[1].dataDevice, undefined);
     const bad = validate({}, [{ dataDevice: "disk1" }, { walDevice: "/dev/../etc/passwd" }, { dataDevice: "/dev/vdb", walDevice: "/dev/vdb" }]);
     assert.deepEqual(bad.errors, [
         `etcd-cluster:hosts[0].dataDevice: "disk1" is not allowed; expected the path of a block device under /dev, preferably a stable one such as /dev/disk/by-id/...`,
@@ -32,10 +33,14 @@ test("preflight: 10 ms and no waivers by default; a threshold and reasoned waive
 test("preflight: a bad threshold, an unknown check, a waiver without a reason and an unknown key are refused by name", () => {
     const { errors } = validate({ preflight: { walFsyncP99Ms: 0, waive: { disk: "x y z", fsync: "" }, treshold: 3 } });
     assert.deepEqual(errors, [
-        `etcd-cluster:preflight.treshold: 3 is not allowed; unknown key; allowed: walFsyncP99Ms, waive`,
+        `etcd-cluster:preflight.treshold: 3 is not allowed; unknown key "treshold"; allowed keys: walFsyncP99Ms, waive`,
+    ]);
+    assert.deepEqual(validate({ preflight: { walFsyncP99Ms: 0, waive: { disk: "x y z" } } }).errors, [
         `etcd-cluster:preflight.walFsyncP99Ms: 0 is not allowed; allowed: milliseconds above 0 and at most 1000 (etcd's guide asks for under 10)`,
-        `etcd-cluster:preflight.waive.disk: "x y z" is not allowed; unknown check; allowed: fsync, timeSync, freeSpace`,
+        `etcd-cluster:preflight.waive.disk: "x y z" is not allowed; unknown key "disk"; allowed keys: fsync, timeSync, freeSpace`,
+    ]);
+    assert.deepEqual(validate({ preflight: { waive: { fsync: "" } } }).errors, [
         `etcd-cluster:preflight.waive.fsync: "" is not allowed; expected the reason the check is waived (3-200 characters on one line)`,
     ]);
-    assert.match(validate({ preflight: "fast" }).errors[0], /^etcd-cluster:preflight: "fast" is not allowed; expected an object/);
+    assert.match(validate({ preflight: "fast" }).errors[0], /^etcd-cluster:preflight: "fast" is not allowed; expected an object \(set it with `pulumi config set --path`\)/);
 });

@@ -29,13 +29,14 @@ function errorFor(overrides: RawConfig, key: string, value: string, allowed: Reg
 }
 
 test("a valid hosts config gets the documented defaults", () => {
-    const { config, errors } = validate({});
+    const { config, target, errors } = validate({});
     assert.deepEqual(errors, []);
     assert.equal(config!.nodeCount, 3);
     assert.equal(config!.size, "small");
     assert.equal(config!.etcdVersion, "3.6.14");
     assert.equal(config!.quotaBackendBytes, 2 * 1024 ** 3);
-    assert.deepEqual(config!.hosts[0], { name: "etcd-1", address: "10.0.0.1", user: "root", port: 22 });
+    assert.equal(config!.tier.aws.instanceType, "m4.large", "the size tier is resolved with the config");
+    assert.deepEqual(target, { kind: "hosts", hosts: hosts(3).map((h) => ({ ...h, user: "root", port: 22 })) });
 });
 
 test("node counts: zero, negative, fractional, even, above 7 and a lone member are refused", () => {
@@ -56,8 +57,42 @@ test("host names must be unique DNS-1123 labels and addresses unique and valid",
     errorFor({ hosts: [...hosts(2), { name: "etcd-1", address: "10.0.0.9" }] }, "hosts[2].name", "etcd-1", /unique/);
     errorFor({ hosts: [...hosts(2), { name: "Etcd_3", address: "10.0.0.9" }] }, "hosts[2].name", "Etcd_3", /DNS-1123 label/);
     errorFor({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.1" }] }, "hosts[2].address", "10.0.0.1", /unique/);
-    errorFor({ hosts: [...hosts(2), { name: "etcd-3", address: "300.1.1.1!" }] }, "hosts[2].address", "300.1.1.1!", /IPv4 or IPv6 address or a DNS name/);
     assert.deepEqual(validate({ hosts: [...hosts(2), { name: "etcd-3", address: "fd00::3", port: 2222, user: "admin" }] }).errors, []);
+});
+
+test("host addresses are unicast IPs, written one way; ports are plain numbers; unknown host keys are typos", () => {
+    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.3", ...entry }] });
+    for (const address of ["300.1.1.1!", "999.1.1.1", "etcd-3.example.com", "*", "10.0.0.3/24"]) {
+        errorFor(third({ address }), "hosts[2].address", address, /IPv4 or IPv6 address \(etcd listens on IP addresses\)/);
+    }
+    for (const [address, why] of [["0.0.0.0", /unspecified/], ["::", /unspecified/], ["127.0.0.1", /loopback/], ["::1", /loopback/], ["224.0.0.1", /multicast/], ["fe80::1", /link-local/]] as const) {
+        errorFor(third({ address }), "hosts[2].address", address, why);
+    }
+    errorFor({ hosts: [{ name: "etcd-1", address: "fd00::1" }, { name: "etcd-2", address: "fd00:0:0::2" }, { name: "etcd-3", address: "FD00::0:1" }] },
+        "hosts[2].address", "FD00::0:1", /unique \(fd00::1 is listed twice\)/);
+    for (const port of ["0x16", "1e1", " 22", "22.0", "0", "65536", -1]) errorFor(third({ port }), "hosts[2].port", String(port), /port number 1-65535 in plain digits/);
+    assert.deepEqual(validate(third({ port: "2222" })).errors, []);
+    errorFor(third({ adress: "10.0.0.9" }), "hosts[2].adress", "10.0.0.9", /unknown key "adress"; allowed keys: name, address, user, port/);
+});
+
+test("the cloud targets are refused by their own code until they exist", () => {
+    for (const target of ["aws", "gcp"]) errorFor({ target }, "target", target, new RegExp(`target "${target}" is not available yet`));
+});
+
+test("enableV2 is accepted with a deprecation warning on etcd 3.5 and refused on 3.6, which removed the v2 API", () => {
+    const on35 = validate({ enableV2: "true", etcdVersion: "3.5.33" });
+    assert.deepEqual(on35.errors, []);
+    assert.match(on35.warnings.join("\n"), /enableV2 .*deprecated v2 API/);
+    errorFor({ enableV2: true, etcdVersion: "3.6.14" }, "enableV2", "true", /etcd 3\.6 removed it/);
+});
+
+test("numeric settings have sensible minimums and are written in plain digits", () => {
+    errorFor({ quotaBackendBytes: "1" }, "quotaBackendBytes", "1", /at least 256 MiB/);
+    errorFor({ snapshotCount: 1 }, "snapshotCount", "1", /1000-10000000/);
+    errorFor({ snapshotCount: "1e4" }, "snapshotCount", "1e4", /1000-10000000/);
+    for (const retention of ["0", "0h", "0m0s"]) errorFor({ autoCompactionRetention: retention }, "autoCompactionRetention", retention, /0 would turn compaction off/);
+    errorFor({ autoCompactionMode: "revision", autoCompactionRetention: "0" }, "autoCompactionRetention", "0", /positive whole number/);
+    assert.deepEqual(validate({ autoCompactionRetention: "30m" }).errors, []);
 });
 
 test("unknown size, target and key algorithm list what is allowed", () => {
@@ -89,10 +124,23 @@ test("election timeout below 5 x heartbeat and quota above 8 GiB are refused", (
     errorFor({ quotaBackendBytes: String(9 * 1024 ** 3) }, "quotaBackendBytes", String(9 * 1024 ** 3), /at most 8 GiB/);
 });
 
-test("paths, SANs and client names are checked", () => {
-    errorFor({ walDir: "/var/lib/etcd/wal" }, "walDir", "/var/lib/etcd/wal", /outside etcd-cluster:dataDir/);
+test("data and WAL directories: never a system directory, this program's own, each other, or an odd spelling", () => {
+    errorFor({ walDir: "/var/lib/etcd/wal" }, "walDir", "/var/lib/etcd/wal", /neither inside nor around etcd-cluster:dataDir/);
+    errorFor({ dataDir: "/var/lib/etcd-wal/data" }, "walDir", "/var/lib/etcd-wal", /neither inside nor around/);
     errorFor({ dataDir: "var/lib/etcd" }, "dataDir", "var/lib/etcd", /absolute path/);
+    for (const dir of ["/", "/etc", "/usr", "/var", "/var/lib", "/opt", "/srv"]) errorFor({ dataDir: dir }, "dataDir", dir, /is or contains the system directory/);
+    for (const dir of ["/root/etcd", "/tmp/etcd", "/proc/self", "/etc/etcd/pki", "/home/etcd", "/opt/etcd/data", "/var/lib/etcd-cluster/x", "/run/etcd"]) {
+        errorFor({ dataDir: dir }, "dataDir", dir, /is inside \/[a-z]/);
+    }
+    for (const dir of ["/.", "/var//lib", "/var/lib//etcd", "/var/lib/etcd/", "/var/lib/../etc", "/var/lib/./etcd"]) {
+        errorFor({ dataDir: dir }, "dataDir", dir, /no empty, '\.' or '\.\.' components/);
+    }
+    assert.deepEqual(validate({ dataDir: "/srv/etcd-data", walDir: "/srv/etcd-wal" }).errors, []);
+});
+
+test("SANs and client names are checked", () => {
     errorFor({ extraSans: ["etcd.example.com", "bad san"] }, "extraSans[1]", "bad san", /IP address or a DNS name/);
+    errorFor({ extraSans: ["*.example.com"] }, "extraSans[0]", "*.example.com", /no wildcards/);
     errorFor({ clientCertificates: ["kube-apiserver", "root"] }, "clientCertificates[1]", "root", /admin certificate/);
 });
 

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as path from "path";
 import { byType, hostsConfig, named, runProgram, TEST_KEY } from "./support/program";
 
 const three = runProgram(hostsConfig(3, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"] }));
@@ -8,12 +9,13 @@ test("the program registers without error", () => {
     assert.equal(three.error, undefined);
 });
 
-test("every member has a server and a peer certificate naming only itself, loopback and the extras", () => {
+test("every member has a server certificate naming only itself, loopback and the extras, and a peer certificate without the extras", () => {
     for (const [i, name] of ["etcd-1", "etcd-2", "etcd-3"].entries()) {
         for (const kind of ["server", "peer"]) {
             const csr = named(three, `${name}-${kind}-csr`).inputs;
-            assert.deepEqual(csr.dnsNames, [name, "localhost", "etcd.example.com"]);
-            assert.deepEqual(csr.ipAddresses, [`192.0.2.${11 + i}`, "127.0.0.1", "::1", "203.0.113.7"]);
+            const extras = kind === "server";
+            assert.deepEqual(csr.dnsNames, [name, "localhost", ...(extras ? ["etcd.example.com"] : [])]);
+            assert.deepEqual(csr.ipAddresses, [`192.0.2.${11 + i}`, "127.0.0.1", "::1", ...(extras ? ["203.0.113.7"] : [])]);
             assert.equal((csr.subject as Record<string, string>).commonName, name);
             const cert = named(three, `${name}-${kind}-cert`).inputs;
             assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment", "server_auth"]);
@@ -135,4 +137,22 @@ test("a host's data and WAL devices are prepared, then checked, before etcd is c
         "preflight checks run on every member at once, not in the apply chain");
     const report = (run.outputs.preflight.value as Record<string, Record<string, unknown>>)["etcd-1"];
     assert.deepEqual([report.walFsyncP99MsThreshold, report.dataRequiredBytes, report.waived], [5, 2.5 * 1024 ** 3, { timeSync: "the lab has no time server" }]);
+});
+
+test("machines whose addresses are known only at deploy time (a cloud's) get certificates, configuration and outputs with those addresses", () => {
+    const run = runProgram(hostsConfig(3), path.join(__dirname, "fixtures", "deploy-time-addresses-program.ts"));
+    assert.equal(run.error, undefined);
+    const ips = ["10.1.0.11", "10.1.0.12", "10.1.0.13"];
+    assert.deepEqual(run.outputs.clientEndpoints.value, ips.map((ip) => `https://${ip}:2379`));
+    for (const [i, name] of ["etcd-1", "etcd-2", "etcd-3"].entries()) {
+        const nic = named(run, `${name}-nic`);
+        const csr = named(run, `${name}-server-csr`);
+        assert.ok(csr.started > nic.finished, `${name}'s certificate is requested only once its interface exists`);
+        assert.equal((csr.inputs.ipAddresses as string[])[0], ips[i]);
+        const configure = named(run, `${name}-configure`);
+        assert.ok(configure.started > nic.finished, `${name} is configured only once its machine exists`);
+        assert.match(configure.inputs.create as string, new RegExp(`ETCD_LISTEN_PEER_URLS=https://${ips[i].replace(/\./g, "\\.")}:2380`));
+        assert.match(configure.inputs.create as string, /ETCD_INITIAL_CLUSTER=etcd-1=https:\/\/10\.1\.0\.11:2380,etcd-2=https:\/\/10\.1\.0\.12:2380,etcd-3=https:\/\/10\.1\.0\.13:2380/);
+        assert.equal((configure.inputs.connection as Record<string, unknown>).host, ips[i]);
+    }
 });

@@ -18,9 +18,9 @@ export function hostsConfig(n: number, extra: Record<string, unknown> = {}): Rec
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
-/** Runs index.ts under recording mocks in a child process (a program loads once per process). */
-export function runProgram(config: Record<string, string>): ProgramRun {
-    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(__dirname, "recordProgram.ts"), JSON.stringify(config)], {
+/** Runs index.ts (or another program) under recording mocks in a child process (a program loads once per process). */
+export function runProgram(config: Record<string, string>, program?: string): ProgramRun {
+    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(__dirname, "recordProgram.ts"), JSON.stringify(config), ...(program ? [program] : [])], {
         encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
     });
     return JSON.parse(out) as ProgramRun;

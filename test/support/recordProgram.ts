@@ -2,7 +2,7 @@
  * Runs index.ts under the Pulumi SDK's mocks and prints, as JSON, every resource it registered (type, name, inputs
  * with secrets marked) and every stack output (value and whether it is secret). Child process of program.ts:
  * the program can be loaded only once per process.
- * Usage: node --import tsx test/support/recordProgram.ts '<config json>'
+ * Usage: node --import tsx test/support/recordProgram.ts '<config json>' [program.ts, default index.ts]
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -41,6 +41,9 @@ function fakeState(type: string, name: string): Record<string, unknown> {
             return { certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` };
         case "command:remote:Command":
             return { stdout: `ran ${name}`, stderr: "" };
+        // A cloud machine's address exists only once its interface does: 10.1.0.1N for member N.
+        case "aws:ec2/networkInterface:NetworkInterface":
+            return { privateIp: `10.1.0.${10 + Number(/(\d+)/.exec(name)?.[1] ?? 0)}` };
         default:
             return {};
     }
@@ -70,12 +73,14 @@ async function main(): Promise<void> {
     let error: string | undefined;
     const outputs: Record<string, { value: unknown; secret: boolean }> = {};
     try {
-        const program = require(path.join(__dirname, "..", "..", "index.ts")) as Record<string, unknown>;
+        const program = require(process.argv[3] ?? path.join(__dirname, "..", "..", "index.ts")) as Record<string, unknown>;
         for (const [key, value] of Object.entries(program)) {
             const out: pulumi.Output<unknown> = pulumi.output(value as pulumi.Input<unknown>);
             outputs[key] = { value: await new Promise((resolve) => out.apply(resolve)), secret: await pulumi.isSecret(out) };
         }
-        for (let settled = 0; settled < pending.length;) { settled = pending.length; await Promise.all(pending); }
+        // Registrations still waiting for inputs have not reached the mock yet: the SDK knows when all have settled.
+        await pulumi.runtime.disconnect();
+        await Promise.all(pending);
     } catch (e) {
         error = e instanceof Error ? e.message : String(e);
     }

@@ -1,0 +1,198 @@
+import * as fs from "fs";
+import * as path from "path";
+import { SIZES, Size, Tier, loadTiers } from "../../sizing";
+import { DEFAULT_ETCD_VERSION, checkVersion, parseVersion } from "../versions";
+import { isDnsName, isIp } from "./net";
+import { unusableEtcdDir, isInside } from "./paths";
+import { PreflightSettings } from "../scripts/preflight";
+import { readPreflight } from "./preflight";
+import { ConfigReader, PROJECT } from "./reader";
+
+/** The cluster's own settings (everything about etcd), the same whichever target makes the machines. */
+
+export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-4096"] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+const MAX_QUOTA_BYTES = 8 * 1024 ** 3;
+/** Below this, a cluster raises NOSPACE before it holds anything useful. */
+const MIN_QUOTA_BYTES = 256 * 1024 ** 2;
+const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export interface ClusterConfig {
+    nodeCount: number;
+    allowSingleMember: boolean;
+    size: Size;
+    /** The size tier's row of sizing/tiers.yaml, resolved once here. */
+    tier: Tier;
+    etcdVersion: string;
+    etcdDownloadUrl: string;
+    /** Absolute path of a local release tarball uploaded instead of downloading. */
+    etcdArchive?: string;
+    heartbeatIntervalMs: number;
+    electionTimeoutMs: number;
+    snapshotCount: number;
+    quotaBackendBytes: number;
+    autoCompactionMode: "periodic" | "revision";
+    autoCompactionRetention: string;
+    maxRequestBytes: number;
+    dataDir: string;
+    walDir: string;
+    certRotation: string;
+    certValidityDays: number;
+    caValidityDays: number;
+    keyAlgorithm: KeyAlgorithm;
+    extraSans: string[];
+    clientCertificates: string[];
+    /** etcd 3.5 only: serve the deprecated v2 API for consumers that still need it. */
+    enableV2: boolean;
+    /** Checks of each machine before etcd first starts there, and the ones waived. */
+    preflight: PreflightSettings;
+}
+
+/** Defaults; Pulumi.yaml declares the same values (a test keeps the two equal). */
+export const CLUSTER_DEFAULTS = {
+    nodeCount: 3,
+    allowSingleMember: false,
+    size: "small",
+    etcdVersion: DEFAULT_ETCD_VERSION,
+    etcdDownloadUrl: "https://github.com/etcd-io/etcd/releases/download",
+    heartbeatIntervalMs: 100,
+    electionTimeoutMs: 1000,
+    snapshotCount: 10000,
+    autoCompactionMode: "periodic",
+    autoCompactionRetention: "1h",
+    maxRequestBytes: 1572864,
+    dataDir: "/var/lib/etcd",
+    walDir: "/var/lib/etcd-wal",
+    certRotation: "0",
+    certValidityDays: 365,
+    caValidityDays: 3650,
+    keyAlgorithm: "ECDSA-P256",
+    enableV2: false,
+} as const;
+
+export const CLUSTER_KEYS = [
+    "nodeCount", "allowSingleMember", "size", "etcdVersion", "etcdDownloadUrl", "etcdArchive",
+    "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
+    "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays",
+    "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates", "enableV2", "preflight",
+] as const;
+
+export interface ClusterReadOptions {
+    /** Injectable for tests. */
+    fileExists?: (p: string) => boolean;
+    cwd?: string;
+}
+
+/** Reads and checks the cluster's keys; problems go to the reader. Undefined when any key was bad. */
+export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}): ClusterConfig | undefined {
+    const before = r.errors.length;
+    const fileExists = opts.fileExists ?? fs.existsSync;
+    const D = CLUSTER_DEFAULTS;
+
+    const allowSingleMember = r.bool("allowSingleMember", D.allowSingleMember);
+    const nodeCount = r.int("nodeCount", D.nodeCount, -Infinity, Infinity, "allowed: an odd whole number 3, 5 or 7");
+    if (nodeCount !== undefined) {
+        if (nodeCount === 1 && !allowSingleMember) {
+            r.bad("nodeCount", nodeCount, `a single member has no fault tolerance; allowed: 3, 5 or 7 (1 only with ${PROJECT}:allowSingleMember=true, for development)`);
+        } else if (nodeCount < 1 || nodeCount > 7 || nodeCount % 2 === 0) {
+            r.bad("nodeCount", nodeCount, "allowed: an odd whole number 3, 5 or 7 (an even count adds no fault tolerance; more than 7 slows every write)");
+        }
+    }
+
+    const size = r.str("size", D.size);
+    const tier = (SIZES as readonly string[]).includes(size ?? "") ? loadTiers()[size as Size] : undefined;
+    if (!tier) r.bad("size", size, `allowed: ${SIZES.join(", ")}`);
+
+    const etcdVersion = r.str("etcdVersion", D.etcdVersion) ?? D.etcdVersion;
+    const versionCheck = checkVersion(etcdVersion);
+    if (versionCheck.error) r.bad("etcdVersion", etcdVersion, versionCheck.error);
+    r.warnings.push(...versionCheck.warnings);
+
+    const etcdDownloadUrl = (r.str("etcdDownloadUrl", D.etcdDownloadUrl) ?? "").replace(/\/+$/, "");
+    if (!/^https?:\/\/[^\s'"`$\\]+$/.test(etcdDownloadUrl)) r.bad("etcdDownloadUrl", etcdDownloadUrl, "expected an http(s) URL of a mirror laid out like the official releases (<url>/v<version>/etcd-v<version>-linux-<arch>.tar.gz and SHA256SUMS)");
+
+    let etcdArchive = r.str("etcdArchive");
+    if (etcdArchive) {
+        etcdArchive = path.resolve(opts.cwd ?? process.cwd(), etcdArchive);
+        const m = /^etcd-v(\d+\.\d+\.\d+)-linux-(amd64|arm64)\.tar\.gz$/.exec(path.basename(etcdArchive));
+        if (!fileExists(etcdArchive)) r.bad("etcdArchive", etcdArchive, "the file does not exist; expected the path of an official release tarball etcd-v<version>-linux-<arch>.tar.gz");
+        else if (!m) r.bad("etcdArchive", etcdArchive, "expected an official release tarball named etcd-v<version>-linux-<amd64|arm64>.tar.gz");
+        else if (m[1] !== etcdVersion) r.bad("etcdArchive", etcdArchive, `the archive holds etcd ${m[1]} but ${PROJECT}:etcdVersion is ${etcdVersion}; they must match`);
+    } else {
+        etcdArchive = undefined;
+    }
+
+    const enableV2 = r.bool("enableV2", D.enableV2);
+    const minor = parseVersion(etcdVersion)?.minor;
+    if (enableV2 && minor !== undefined && minor >= 6) {
+        r.bad("enableV2", enableV2, `etcd ${etcdVersion} has no v2 API (etcd 3.6 removed it); allowed: false, or an etcd 3.5 release while consumers move to the v3 API`);
+    } else if (enableV2) {
+        r.warnings.push(`${PROJECT}:enableV2 turns on etcd's deprecated v2 API, which etcd 3.6 removed: move its consumers to the v3 API before upgrading`);
+    }
+
+    const heartbeatIntervalMs = r.int("heartbeatIntervalMs", D.heartbeatIntervalMs, 10, 10000, "allowed: whole milliseconds 10-10000");
+    const electionTimeoutMs = r.int("electionTimeoutMs", D.electionTimeoutMs, 50, 50000, "allowed: whole milliseconds 50-50000");
+    if (heartbeatIntervalMs !== undefined && electionTimeoutMs !== undefined && electionTimeoutMs < 5 * heartbeatIntervalMs) {
+        r.bad("electionTimeoutMs", electionTimeoutMs, `it must be at least 5 × ${PROJECT}:heartbeatIntervalMs (${5 * heartbeatIntervalMs})`);
+    }
+    const snapshotCount = r.int("snapshotCount", D.snapshotCount, 1000, 10_000_000, "allowed: a whole number 1000-10000000 (fewer would write a snapshot every few requests)");
+    const quotaBackendBytes = r.int("quotaBackendBytes", tier?.etcd.quotaBackendBytes, MIN_QUOTA_BYTES, MAX_QUOTA_BYTES,
+        `allowed: a whole number of bytes, at least 256 MiB (${MIN_QUOTA_BYTES}) and at most 8 GiB (${MAX_QUOTA_BYTES}), etcd's suggested maximum`);
+    const autoCompactionMode = r.str("autoCompactionMode", D.autoCompactionMode);
+    if (autoCompactionMode !== "periodic" && autoCompactionMode !== "revision") r.bad("autoCompactionMode", autoCompactionMode, "allowed: periodic, revision");
+    const autoCompactionRetention = r.str("autoCompactionRetention", D.autoCompactionRetention) ?? "";
+    // Zero would turn compaction off and let the backend grow until NOSPACE.
+    const retentionOk = autoCompactionMode === "revision"
+        ? /^[1-9]\d*$/.test(autoCompactionRetention)
+        : /^([1-9]\d*|(\d+(\.\d+)?(h|m|s))+)$/.test(autoCompactionRetention) && /[1-9]/.test(autoCompactionRetention);
+    if (!retentionOk) {
+        r.bad("autoCompactionRetention", autoCompactionRetention, autoCompactionMode === "revision"
+            ? "allowed with revision mode: a positive whole number of revisions"
+            : "allowed with periodic mode: a positive duration such as 1h or 30m, or a whole number of hours (0 would turn compaction off)");
+    }
+    const maxRequestBytes = r.int("maxRequestBytes", D.maxRequestBytes, 1024, 64 * 1024 * 1024, "allowed: a whole number of bytes 1024-67108864");
+
+    const dataDir = r.str("dataDir", D.dataDir) ?? "";
+    const walDir = r.str("walDir", D.walDir) ?? "";
+    const dirProblems = { dataDir: unusableEtcdDir(dataDir), walDir: unusableEtcdDir(walDir) };
+    for (const [key, dir] of [["dataDir", dataDir], ["walDir", walDir]] as const) {
+        if (dirProblems[key]) r.bad(key, dir, `${dirProblems[key]}; allowed: a directory of its own such as /var/lib/etcd or a mount point such as /srv/etcd-data`);
+    }
+    if (!dirProblems.dataDir && !dirProblems.walDir && (dataDir === walDir || isInside(walDir, dataDir) || isInside(dataDir, walDir))) {
+        r.bad("walDir", walDir, `it must be a directory of its own, neither inside nor around ${PROJECT}:dataDir (${dataDir})`);
+    }
+
+    const certRotation = r.str("certRotation", D.certRotation) ?? "";
+    if (!/^[A-Za-z0-9._-]{1,32}$/.test(certRotation)) r.bad("certRotation", certRotation, "expected 1-32 letters, digits, '.', '_' or '-' (for example a date or a counter)");
+    const caValidityDays = r.int("caValidityDays", D.caValidityDays, 1, 36500, "allowed: whole days 1-36500");
+    const certValidityDays = r.int("certValidityDays", D.certValidityDays, 1, 36500, "allowed: whole days 1-36500");
+    if (certValidityDays !== undefined && caValidityDays !== undefined && certValidityDays > caValidityDays) {
+        r.bad("certValidityDays", certValidityDays, `it must not exceed ${PROJECT}:caValidityDays (${caValidityDays})`);
+    }
+    const keyAlgorithm = r.str("keyAlgorithm", D.keyAlgorithm);
+    if (!(KEY_ALGORITHMS as readonly string[]).includes(keyAlgorithm ?? "")) r.bad("keyAlgorithm", keyAlgorithm, `allowed: ${KEY_ALGORITHMS.join(", ")}`);
+
+    const extraSans = (r.list("extraSans") ?? []).filter((san, i) => {
+        const ok = typeof san === "string" && (isIp(san) || isDnsName(san));
+        if (!ok) r.bad(`extraSans[${i}]`, san, "expected an IP address or a DNS name (no wildcards: each member certificate names real endpoints)");
+        return ok;
+    }) as string[];
+    const clientCertificates = (r.list("clientCertificates") ?? []).filter((name, i, all) => {
+        const ok = typeof name === "string" && LABEL.test(name) && all.indexOf(name) === i && name !== "root";
+        if (!ok) r.bad(`clientCertificates[${i}]`, name, "expected unique DNS-1123 labels naming consumers (e.g. kube-apiserver); 'root' is the admin certificate");
+        return ok;
+    }) as string[];
+
+    const preflight = readPreflight(r);
+
+    if (r.errors.length > before || !tier || !preflight) return undefined;
+    return {
+        nodeCount: nodeCount!, allowSingleMember, size: size as Size, tier,
+        etcdVersion, etcdDownloadUrl, etcdArchive,
+        heartbeatIntervalMs: heartbeatIntervalMs!, electionTimeoutMs: electionTimeoutMs!, snapshotCount: snapshotCount!,
+        quotaBackendBytes: quotaBackendBytes!, autoCompactionMode: autoCompactionMode as "periodic" | "revision",
+        autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
+        certRotation, certValidityDays: certValidityDays!, caValidityDays: caValidityDays!,
+        keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, enableV2, preflight,
+    };
+}

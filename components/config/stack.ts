@@ -1,0 +1,36 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_TARGET, TARGET_KEYS, TargetConfig, readTarget } from "../targets";
+import { CLUSTER_DEFAULTS, CLUSTER_KEYS, ClusterConfig, ClusterReadOptions, readClusterConfig } from "./etcd";
+import { ConfigReader, PROJECT, RawConfig } from "./reader";
+
+/** The whole stack configuration: the cluster's settings plus the target section, checked before any resource. */
+
+export const DEFAULTS = { target: DEFAULT_TARGET, ...CLUSTER_DEFAULTS } as const;
+export const CONFIG_KEYS = [...TARGET_KEYS, ...CLUSTER_KEYS] as const;
+export const SECRET_KEYS = ["sshPrivateKey"] as const;
+
+export interface ValidationResult { config?: ClusterConfig; target?: TargetConfig; errors: string[]; warnings: string[] }
+
+export function validateConfig(raw: RawConfig, opts: ClusterReadOptions & { sshKeySet: boolean }): ValidationResult {
+    const r = new ConfigReader(raw, new Set(opts.sshKeySet ? ["sshPrivateKey"] : []));
+    const config = readClusterConfig(r, opts);
+    // The target checks its machine count against nodeCount even when another cluster key is wrong.
+    const nodeCount = config?.nodeCount ?? new ConfigReader(raw).int("nodeCount", CLUSTER_DEFAULTS.nodeCount, 1, 7, "");
+    const target = readTarget(r, { nodeCount });
+    if (r.errors.length) return { errors: r.errors, warnings: r.warnings };
+    return { config, target, errors: r.errors, warnings: r.warnings };
+}
+
+/** Reads the stack's configuration; throws one error listing every problem, so nothing is registered on bad input. */
+export function loadStackConfig(): { config: ClusterConfig; target: TargetConfig; sshPrivateKey: pulumi.Output<string> } {
+    const cfg = new pulumi.Config(PROJECT);
+    const raw: RawConfig = {};
+    for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
+    const sshPrivateKey = cfg.getSecret("sshPrivateKey");
+    const result = validateConfig(raw, { sshKeySet: sshPrivateKey !== undefined });
+    for (const w of result.warnings) pulumi.log.warn(w);
+    if (!result.config || !result.target) {
+        throw new pulumi.RunError(`invalid stack configuration (${result.errors.length} problem${result.errors.length > 1 ? "s" : ""}):\n  - ${result.errors.join("\n  - ")}`);
+    }
+    return { config: result.config, target: result.target, sshPrivateKey: sshPrivateKey! };
+}
