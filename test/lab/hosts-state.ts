@@ -9,6 +9,8 @@ export interface HostState {
     pid?: number;
     /** killed (labKill): no container, files or network namespace until labRebuild */
     lost?: boolean;
+    /** has data and WAL disks (hosts-disks.ts) */
+    disks?: boolean;
 }
 
 export interface LabState {
@@ -17,6 +19,8 @@ export interface LabState {
     etcdArchive: string;
     etcdVersion: string;
     hosts: HostState[];
+    /** every host gets data and WAL disks */
+    disks?: boolean;
 }
 
 function statePath(dir: string): string {

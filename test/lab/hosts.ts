@@ -8,6 +8,7 @@ import { ensureEtcdArchive } from "./etcd-archive";
 import { ensureImage } from "./image";
 import { labCacheDir, labDir } from "./lab-id";
 import { labCgroupHosts, removeLabCgroup } from "./hosts-cgroup";
+import { destroyDisks, labDiskLink } from "./hosts-disks";
 import { haltHost, hostDir, resetHostFiles, startHost, updateEtcHosts, waitUp } from "./hosts-host";
 import { releaseNspawnRuntimeDirs } from "./hosts-nspawn";
 import { mountsUnder } from "./hosts-overlay";
@@ -15,7 +16,7 @@ import { createKey, labSsh } from "./hosts-ssh";
 import { HostState, LabState, readState, removeState, writeState } from "./hosts-state";
 import { LAB_NETNS, assertIsolated, assertOutsideLab, createHostNetns, createLabNetns, deleteNetns, hostAddress, hostNetns, labNamespaces, netnsPids, releaseNetnsDir } from "./netns";
 
-export interface LabHost { name: string; address: string; }
+export interface LabHost { name: string; address: string; dataDevice?: string; walDevice?: string; }
 
 export interface LabHosts {
     netns: string;
@@ -37,7 +38,7 @@ function seconds(since: number): string {
 function toLabHosts(s: LabState, hosts: HostState[]): LabHosts {
     return {
         netns: s.netns,
-        hosts: hosts.map((h) => ({ name: h.name, address: h.address })),
+        hosts: hosts.map((h) => ({ name: h.name, address: h.address, ...(h.disks ? { dataDevice: labDiskLink("data"), walDevice: labDiskLink("wal") } : {}) })),
         sshKey: s.sshKey,
         sshUser: "root",
         etcdArchive: s.etcdArchive,
@@ -59,7 +60,7 @@ function newHosts(state: LabState, count: number): HostState[] {
     if (next + count - 1 > MAX_HOSTS) throw new Error(`the lab has room for hosts etcd-1 to etcd-${MAX_HOSTS}`);
     return Array.from({ length: count }, (_, i) => {
         const name = `etcd-${next + i}`;
-        return { name, address: hostAddress(next + i), netns: hostNetns(name) };
+        return { name, address: hostAddress(next + i), netns: hostNetns(name), disks: state.disks };
     });
 }
 
@@ -85,12 +86,12 @@ async function bootNew(dir: string, state: LabState, hosts: HostState[], rootfs:
     await waitUp(dir, state.sshKey, hosts);
 }
 
-async function bringUp(dir: string, count: number, rootfs: string, archive: { path: string; version: string }, log: Log): Promise<LabHosts> {
+async function bringUp(dir: string, count: number, disks: boolean, rootfs: string, archive: { path: string; version: string }, log: Log): Promise<LabHosts> {
     const t = Date.now();
     mkdirSync(join(dir, "ssh"), { recursive: true, mode: 0o700 });
     const sshKey = join(dir, "ssh", "id_ed25519");
     await createKey(sshKey);
-    const state: LabState = { netns: LAB_NETNS, sshKey, etcdArchive: archive.path, etcdVersion: archive.version, hosts: [] };
+    const state: LabState = { netns: LAB_NETNS, sshKey, etcdArchive: archive.path, etcdVersion: archive.version, hosts: [], disks };
     state.hosts = newHosts(state, count);
     // Recorded before anything exists, so a labDown from another process finds a half-made lab too.
     writeState(dir, state);
@@ -106,7 +107,7 @@ async function bringUp(dir: string, count: number, rootfs: string, archive: { pa
  * hosts are added when fewer than `count` are usable (lost ones do not count). Returns `count` usable hosts to deploy
  * onto; hosts beyond them keep running until labRemoveHosts (the CLI removes them after deploying the smaller set).
  */
-export async function labUp(opts: { count: number; dir: string; log?: Log }): Promise<LabHosts> {
+export async function labUp(opts: { count: number; dir: string; log?: Log; disks?: boolean }): Promise<LabHosts> {
     const dir = resolve(opts.dir);
     const log = opts.log ?? (() => undefined);
     const { count } = opts;
@@ -122,7 +123,8 @@ export async function labUp(opts: { count: number; dir: string; log?: Log }): Pr
     log(`etcd archive: ${archive.cached ? "cached" : "built"} ${basename(archive.path)} (${seconds(t)})`);
 
     const previous = readState(dir);
-    if (previous && (await labNamespaces()).includes(LAB_NETNS) && existsSync(previous.sshKey)) {
+    if (previous && !!previous.disks !== !!opts.disks) log(`hosts: the running lab has ${previous.disks ? "" : "no "}data and WAL disks: replacing it`);
+    else if (previous && (await labNamespaces()).includes(LAB_NETNS) && existsSync(previous.sshKey)) {
         const state = { ...previous, etcdArchive: archive.path, etcdVersion: archive.version };
         const usable = state.hosts.filter((h) => !h.lost);
         for (const h of usable) if (!(await reachable(state, h))) log(`hosts: ${h.name} (${h.address}) does not answer: kept as it is (rebuild it with npm run lab -- rebuild ${h.name})`);
@@ -141,7 +143,7 @@ export async function labUp(opts: { count: number; dir: string; log?: Log }): Pr
     // Also clears what a crashed run may have left without a state file.
     await labDown({ dir, log });
     try {
-        return await bringUp(dir, count, image.rootfs, archive, log);
+        return await bringUp(dir, count, opts.disks ?? false, image.rootfs, archive, log);
     } catch (e) {
         log("hosts: bring-up failed: tearing down");
         await labDown({ dir, log });
@@ -206,6 +208,7 @@ export async function labKill(name: string, opts: { dir?: string; log?: Log } = 
     const t = Date.now();
     if (!h.lost) await haltHost(dir, name, "kill", h.pid, log);
     resetHostFiles(dir, name, []);
+    await destroyDisks(dir, name);
     if ((await labNamespaces()).includes(h.netns)) await deleteNetns(h.netns);
     h.lost = true;
     h.pid = undefined;
@@ -274,7 +277,7 @@ export async function labDown(opts: { dir: string; log?: Log }): Promise<void> {
         ...namespaces.filter((n) => n !== LAB_NETNS).map((n) => n.slice(LAB_NETNS.length + 1)),
         ...hostDirNames(dir),
     ]);
-    if (names.size === 0 && namespaces.length === 0 && !state && !existsSync(join(dir, "ssh"))) {
+    if (names.size === 0 && namespaces.length === 0 && !state && !existsSync(join(dir, "ssh")) && !existsSync(join(dir, "disks"))) {
         log(`down: nothing to remove (${seconds(t)})`);
         return;
     }
@@ -302,6 +305,7 @@ export async function labDown(opts: { dir: string; log?: Log }): Promise<void> {
     if (errors.length > 0 || mounted.length > 0) {
         throw new Error(`labDown: could not remove everything (state kept in ${dir}/hosts.json for another try):\n${[...errors, ...mounted.map((m) => `still mounted: ${m}`)].join("\n")}`);
     }
+    await destroyDisks(dir);
     rmSync(join(dir, "hosts"), { recursive: true, force: true });
     rmSync(join(dir, "ssh"), { recursive: true, force: true });
     removeState(dir);

@@ -7,7 +7,8 @@ import { debianMirror } from "./image-mirror";
 
 const SUITE = "bookworm";
 // curl: the program's download install path fetches releases with it (the lab tests it against a local mirror).
-const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "procps", "curl"];
+// fio: the preflight check measures the WAL disk's fdatasync latency with it.
+const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "procps", "curl", "fio"];
 
 // Units that wait for things a container never has (a console, online networking) or that would do background
 // work (apt timers, disk maintenance) that only adds noise to a test.
