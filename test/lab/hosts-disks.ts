@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { run } from "./hosts-run";
 
 export const LAB_DISKS = [
-    { role: "data", device: "/dev/vdb", size: "3G" },
+    { role: "data", device: "/dev/vdb", size: "4G" },
     { role: "wal", device: "/dev/vdc", size: "1G" },
 ] as const;
 export type LabDiskRole = (typeof LAB_DISKS)[number]["role"];
