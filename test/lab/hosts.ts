@@ -35,10 +35,14 @@ function seconds(since: number): string {
     return `${((Date.now() - since) / 1000).toFixed(1)}s`;
 }
 
+function labHost(h: HostState): LabHost {
+    return { name: h.name, address: h.address, ...(h.disks ? { dataDevice: labDiskLink("data"), walDevice: labDiskLink("wal") } : {}) };
+}
+
 function toLabHosts(s: LabState, hosts: HostState[]): LabHosts {
     return {
         netns: s.netns,
-        hosts: hosts.map((h) => ({ name: h.name, address: h.address, ...(h.disks ? { dataDevice: labDiskLink("data"), walDevice: labDiskLink("wal") } : {}) })),
+        hosts: hosts.map(labHost),
         sshKey: s.sshKey,
         sshUser: "root",
         etcdArchive: s.etcdArchive,
@@ -172,7 +176,7 @@ export async function labAddHosts(opts: { count?: number; dir?: string; log?: Lo
     const t = Date.now();
     const added = await addHosts(dir, state, opts.count ?? 1, (await ensureImage(labCacheDir(dir))).rootfs);
     opts.log?.(`hosts: added ${added.map((h) => `${h.name} (${h.address})`).join(", ")} (${seconds(t)})`);
-    return added.map((h) => ({ name: h.name, address: h.address }));
+    return added.map(labHost);
 }
 
 /** Stops the named hosts cleanly and removes them with their files and network namespaces: gone from the lab. */
