@@ -96,7 +96,8 @@ export class EtcdMember extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: disks ? [disks] : machine.dependsOn });
         this.preflight = preflight.stdout.apply(parsePreflightFigures);
 
-        const unit = renderUnit({ memberName: name, etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs });
+        const mountPoints = [...(machine.dataDevice !== undefined ? [config.dataDir] : []), ...(machine.walDevice !== undefined ? [config.walDir] : [])];
+        const unit = renderUnit({ memberName: name, etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs, mountPoints });
         const inlineFiles = pulumi.all([plan, args.token]).apply(([p, token]): HostFile[] => [
             { path: ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`) },
             { path: BOOTSTRAP_ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(bootstrapEnvironment(p.all, token), "read by etcd only when its data dir is empty") },

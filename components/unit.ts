@@ -6,12 +6,16 @@ export interface UnitOptions {
     dataDir: string;
     walDir: string;
     gomaxprocs: number;
+    /** Directories that are a disk's mount point (dataDevice, walDevice): etcd must never start without them mounted. */
+    mountPoints?: string[];
 }
 
 /**
  * The systemd unit. Type=notify: systemd sees etcd ready only once it has joined a quorum. Sandboxing is limited to
  * what etcd tolerates (it needs to write only its data and WAL dirs). Best-effort I/O class at the highest priority,
- * as etcd's tuning guide advises, so other disk users cannot starve the WAL.
+ * as etcd's tuning guide advises, so other disk users cannot starve the WAL. A disk's mount point is also asserted:
+ * RequiresMountsFor= pulls in only mount units systemd knows from fstab, which a container's systemd ignores for
+ * devices, and etcd started on the empty directory under a missing disk would begin a new, empty member.
  */
 export function renderUnit(o: UnitOptions): string {
     return `# Managed by etcd-cluster (Pulumi); local edits are overwritten.
@@ -21,7 +25,8 @@ Documentation=https://etcd.io/docs/
 After=network-online.target local-fs.target
 Wants=network-online.target
 RequiresMountsFor=${o.dataDir} ${o.walDir}
-
+${(o.mountPoints ?? []).map((m) => `AssertPathIsMountPoint=${m}
+`).join("")}
 [Service]
 Type=notify
 User=etcd

@@ -38,10 +38,11 @@ for (const size of SIZES) {
     test(`the ${size} tier renders a unit that systemd accepts and an environment with the tier's settings`, () => {
         const config = configFor(size);
         const tier = loadTiers()[size];
-        const unit = renderUnit({ memberName: "etcd-1", etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: tier.etcd.gomaxprocs });
+        const unit = renderUnit({ memberName: "etcd-1", etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: tier.etcd.gomaxprocs, mountPoints: [config.dataDir, config.walDir] });
         for (const line of ["Type=notify", "User=etcd", "Restart=on-failure", "LimitNOFILE=65536", "IOSchedulingClass=best-effort", "IOSchedulingPriority=0",
             `Environment=GOMAXPROCS=${tier.etcd.gomaxprocs}`, "ExecStart=/opt/etcd/v3.6.14/etcd --data-dir=/var/lib/etcd", "ProtectSystem=strict",
-            "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal", "NoNewPrivileges=yes"]) {
+            "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal", "NoNewPrivileges=yes",
+            "RequiresMountsFor=/var/lib/etcd /var/lib/etcd-wal", "AssertPathIsMountPoint=/var/lib/etcd", "AssertPathIsMountPoint=/var/lib/etcd-wal"]) {
             assert.ok(unit.split("\n").includes(line), `unit lacks ${line}`);
         }
         // systemd-analyze wants the binary to exist: verify a copy pointing at a stand-in executable.
