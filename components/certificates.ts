@@ -9,10 +9,15 @@ export const ADMIN_COMMON_NAME = "root";
 export const USES = {
     ca: ["cert_signing", "crl_signing", "digital_signature"],
     // etcd dials other members and itself with its server certificate: it must be a client too.
-    server: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
-    peer: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
-    client: ["digital_signature", "key_encipherment", "client_auth"],
+    server: ["digital_signature", "server_auth", "client_auth"],
+    peer: ["digital_signature", "server_auth", "client_auth"],
+    client: ["digital_signature", "client_auth"],
 } as const;
+
+/** Key uses of a leaf: key_encipherment only for RSA keys (RSA key exchange); an ECDSA key cannot encipher. */
+export function leafUses(kind: "server" | "peer" | "client", algorithm: KeyAlgorithm): string[] {
+    return [...USES[kind], ...(algorithm.startsWith("RSA") ? ["key_encipherment"] : [])];
+}
 
 export interface LeafSpec {
     commonName: string;
@@ -25,17 +30,17 @@ export function rotationUnit(stack: string, rotation: string): string {
     return `${stack} rotation ${rotation}`;
 }
 
-export function memberCertificateSpecs(member: { name: string; address: string }, extraSans: string[], stack: string, rotation: string): { server: LeafSpec; peer: LeafSpec } {
+export function memberCertificateSpecs(member: { name: string; address: string }, extraSans: string[], stack: string, rotation: string, algorithm: KeyAlgorithm): { server: LeafSpec; peer: LeafSpec } {
     const ou = rotationUnit(stack, rotation);
     // Extra names (a load balancer, an alias) are for clients: a peer is always reached at a member's own address.
     return {
-        server: { commonName: member.name, organizationalUnit: ou, allowedUses: [...USES.server], sans: memberSans(member, extraSans) },
-        peer: { commonName: member.name, organizationalUnit: ou, allowedUses: [...USES.peer], sans: memberSans(member, []) },
+        server: { commonName: member.name, organizationalUnit: ou, allowedUses: leafUses("server", algorithm), sans: memberSans(member, extraSans) },
+        peer: { commonName: member.name, organizationalUnit: ou, allowedUses: leafUses("peer", algorithm), sans: memberSans(member, []) },
     };
 }
 
-export function clientCertificateSpec(commonName: string, stack: string, rotation: string): LeafSpec {
-    return { commonName, organizationalUnit: rotationUnit(stack, rotation), allowedUses: [...USES.client], sans: { dnsNames: [], ipAddresses: [] } };
+export function clientCertificateSpec(commonName: string, stack: string, rotation: string, algorithm: KeyAlgorithm): LeafSpec {
+    return { commonName, organizationalUnit: rotationUnit(stack, rotation), allowedUses: leafUses("client", algorithm), sans: { dnsNames: [], ipAddresses: [] } };
 }
 
 export function keyParameters(algorithm: KeyAlgorithm): { algorithm: string; ecdsaCurve?: string; rsaBits?: number } {

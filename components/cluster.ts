@@ -6,6 +6,9 @@ import { ADMIN_COMMON_NAME, clientCertificateSpec } from "./certificates";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
+import { guardedMachines, preflightSteps, trustSteps, upFrontGuards } from "./guards";
+import { expectedSha256 } from "./releaseChecksums";
+import { certificateRenewal, rotationLabel } from "./renewal";
 import { Machine } from "./targets/machine";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
@@ -19,6 +22,8 @@ export interface EtcdClusterArgs {
     config: ClusterConfig;
     machines: Machine[];
     stack: string;
+    /** The clock (ms since the epoch): picks the certificate renewal generation, the program's one use of time. */
+    now: number;
 }
 
 export type PreflightReport = Partial<PreflightFigures> & {
@@ -32,7 +37,7 @@ export const APPLY_TIMEOUT_SECONDS = 180;
 
 /** How etcd reaches the hosts: downloaded there, or uploaded from a local release tarball. */
 export function installSource(config: ClusterConfig): InstallSource & { localPath?: string } {
-    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl };
+    if (!config.etcdArchive) return { kind: "download", baseUrl: config.etcdDownloadUrl, sha256: expectedSha256(config.etcdVersion, config.etcdSha256) };
     return {
         kind: "archive",
         localPath: config.etcdArchive,
@@ -57,21 +62,31 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly health: command.remote.Command;
     /** Per member: what the preflight checks measured, the limits and the waivers. */
     readonly preflight: pulumi.Output<Record<string, PreflightReport>>;
+    /** When the next `pulumi up` re-issues every leaf certificate. */
+    readonly certificatesRenewAfter: string;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
-        const { config, machines, stack } = args;
-        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays }, { parent: this });
+        const { config, stack } = args;
+        // Refusals come before anything changes: no key, certificate, binary or file until every guard has passed.
+        const preflights = preflightSteps(args.machines, config, stack, this);
+        const ca = new EtcdCa(`${name}-ca`, { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, after: upFrontGuards(args.machines, preflights) }, { parent: this });
+        const trusts = trustSteps(args.machines, config, stack, ca.certPem, preflights, this);
+        const machines = guardedMachines(args.machines, new Map(args.machines.map((m, i) => [m, [preflights[i], trusts[i]]])));
         const token = ca.publicKeyFingerprint.apply((fp) => clusterToken(stack, fp));
         const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
             .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
         const install = installSource(config);
+        const renewal = certificateRenewal(args.now, config.certValidityDays, config.certRenewBeforeDays);
+        const rotation = rotationLabel(config.certRotation, renewal);
+        this.certificatesRenewAfter = renewal.renewsAfter.toISOString();
         const gomaxprocs = config.tier.etcd.gomaxprocs;
 
         const members: EtcdMember[] = [];
         for (const { member: machine, after } of restartOrder(machines)) {
+            machine.holdChangesUntil?.(after && members.find((m) => m.memberName === after.name)!.applied);
             members.push(new EtcdMember(machine.name, {
-                machine, config, ca, token, stack, gomaxprocs, install,
+                machine, config, ca, token, stack, gomaxprocs, install, rotation,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),
                 after: after && members.find((m) => m.memberName === after.name),
                 applyTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
@@ -82,12 +97,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.clientEndpoints = plans.apply((ps) => ps.map((p) => p.clientUrl));
         this.peerUrls = plans.apply((ps) => ps.map((p) => p.peerUrl));
         const digests = pulumi.all(members.map((m) => m.configurationDigest));
+        // The gate judges the whole cluster through every member's endpoint with the local member's credentials, so
+        // any healthy member can run it: the first by default, another when that one's host is down.
+        const gateHost = machines.find((m) => m.name === config.healthGateMember) ?? machines[0];
         this.health = new command.remote.Command(`${name}-health`, {
-            connection: machines[0].connection,
-            create: pulumi.all([this.clientEndpoints, digests]).apply(([endpoints, ds]) => remoteCommand(
+            connection: gateHost.connection,
+            create: pulumi.all([this.clientEndpoints, this.peerUrls, digests]).apply(([endpoints, peerUrls, ds]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
-                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, timeoutSeconds: GATE_TIMEOUT_SECONDS }),
-                { user: machines[0].user, label: `cluster health gate (${name})` })),
+                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, peerUrls, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
+                { user: gateHost.user, label: `cluster health gate (${name})` })),
         }, { parent: this, dependsOn: members.map((m) => m.applied) });
 
         this.preflight = pulumi.all(members.map((m) => m.preflight)).apply((figures) => Object.fromEntries(members.map((m, i) => [m.memberName, {
@@ -97,9 +115,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
             waived: config.preflight.waive,
         }])));
         this.caCertificate = ca.certPem;
-        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, config.certRotation), config.certValidityDays, config.certRotation, this);
+        this.admin = ca.issue(`${name}-admin`, clientCertificateSpec(ADMIN_COMMON_NAME, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this);
         this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client,
-            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, config.certRotation), config.certValidityDays, config.certRotation, this)]));
+            ca.issue(`${name}-client-${client}`, clientCertificateSpec(client, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this)]));
         this.etcdctlEnvironment = this.clientEndpoints.apply(etcdctlEnvironment);
         this.kubeApiserverFlags = this.clientEndpoints.apply(kubeApiserverFlags);
         this.registerOutputs({ clientEndpoints: this.clientEndpoints });

@@ -4,6 +4,20 @@ import { CLIENT_PORT, METRICS_URL, MemberPlan, initialCluster, urlHost } from ".
 import { corruptionCheckEnvironment } from "./versions";
 
 /**
+ * TLS 1.2 suites etcd may use: forward-secret AEAD only (Go's defaults also allow CBC with SHA-1). TLS 1.3, whose
+ * suites are all AEAD, is negotiated whenever the client supports it; etcd refuses a suite list together with a
+ * TLS 1.3 minimum, so TLS 1.2 stays allowed, limited to these.
+ */
+export const AEAD_CIPHER_SUITES = [
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+];
+
+/**
  * etcd's settings as `ETCD_*` variables. kube-bench reads the process environment, so the CIS items are satisfied
  * here; only `--data-dir` is a flag (kube-bench finds the data dir on the command line alone), and nothing is set twice.
  */
@@ -27,6 +41,7 @@ export function memberEnvironment(member: MemberPlan, config: ClusterConfig): Re
         ETCD_PEER_CLIENT_CERT_AUTH: "true",
         ETCD_PEER_AUTO_TLS: "false",
         ETCD_TLS_MIN_VERSION: "TLS1.2",
+        ETCD_CIPHER_SUITES: AEAD_CIPHER_SUITES.join(","),
         ETCD_HEARTBEAT_INTERVAL: String(config.heartbeatIntervalMs),
         ETCD_ELECTION_TIMEOUT: String(config.electionTimeoutMs),
         ETCD_SNAPSHOT_COUNT: String(config.snapshotCount),

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
+import { DEFRAG, renderDefragScript, renderDefragService, renderDefragTimer } from "./defrag";
 import { memberCertificateSpecs } from "./certificates";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
@@ -12,10 +13,13 @@ import { EtcdCa } from "./pki";
 import { renderApplyScript } from "./scripts/apply";
 import { renderConfigureScript } from "./scripts/configure";
 import { DiskSpec, renderPrepareDisksScript } from "./scripts/disks";
-import { parsePreflightFigures, PreflightFigures, renderPreflightScript, requiredDataBytes } from "./scripts/preflight";
+import { parsePreflightFigures, PreflightFigures, renderMachineChecksScript, requiredDataBytes } from "./scripts/preflight";
 import { InstallSource, renderInstallScript, uploadedArchivePath } from "./scripts/install";
 import { remoteCommand } from "./scripts/remote";
 import { renderUnit } from "./unit";
+
+/** Files etcd never reads: changing them must not restart the member (they stay out of its configuration digest). */
+const NOT_RESTARTING = new Set<string>([BOOTSTRAP_ENV_FILE, DEFRAG.script, DEFRAG.service, DEFRAG.timer]);
 
 export interface EtcdMemberArgs {
     machine: Machine;
@@ -27,6 +31,8 @@ export interface EtcdMemberArgs {
     stack: string;
     gomaxprocs: number;
     install: InstallSource & { localPath?: string };
+    /** Re-issues the member's certificates when it changes (operator rotation and renewal generation). */
+    rotation: string;
     /** The member whose changes must be applied (and healthy) before this one's begin. */
     after?: EtcdMember;
     applyTimeoutSeconds: number;
@@ -50,9 +56,9 @@ export class EtcdMember extends pulumi.ComponentResource {
         const { machine, config } = args;
         this.memberName = name;
         const plan = pulumi.output(args.plan);
-        const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, config.certRotation));
-        const server = args.ca.issue(`${name}-server`, specs.server, config.certValidityDays, config.certRotation, this);
-        const peer = args.ca.issue(`${name}-peer`, specs.peer, config.certValidityDays, config.certRotation, this);
+        const specs = plan.apply((p) => memberCertificateSpecs(p.member, config.extraSans, args.stack, args.rotation, config.keyAlgorithm));
+        const server = args.ca.issue(`${name}-server`, specs.server, config.certValidityDays, args.rotation, this);
+        const peer = args.ca.issue(`${name}-peer`, specs.peer, config.certValidityDays, args.rotation, this);
         const connection = machine.connection;
         const triggers = [machine.identity];
         const step = (label: string, script: pulumi.Input<string>) => pulumi.output(script).apply((s) => remoteCommand(s, { user: machine.user, label: `${label} ${name}` }));
@@ -86,9 +92,9 @@ export class EtcdMember extends pulumi.ComponentResource {
             }))),
             triggers,
         }, { parent: this, dependsOn: machine.dependsOn }) : undefined;
-        const preflight = new command.remote.Command(`${name}-preflight`, {
+        const preflight = new command.remote.Command(`${name}-checks`, {
             connection,
-            create: step("preflight checks on", renderPreflightScript({
+            create: step("preflight checks on", renderMachineChecksScript({
                 memberName: name, dataDir: config.dataDir, walDir: config.walDir, ...config.preflight,
                 requiredDataBytes: requiredDataBytes(config.quotaBackendBytes),
             })),
@@ -102,6 +108,11 @@ export class EtcdMember extends pulumi.ComponentResource {
             { path: ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`) },
             { path: BOOTSTRAP_ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(bootstrapEnvironment(p.all, token), "read by etcd only when its data dir is empty") },
             { path: UNIT_FILE, mode: "644", owner: "root:root", content: unit },
+            { path: DEFRAG.script, mode: "755", owner: "root:root", content: renderDefragScript({
+                etcdVersion: config.etcdVersion, ownEndpoint: p.member.clientUrl, endpoints: p.all.map((m) => m.clientUrl),
+            }) },
+            { path: DEFRAG.service, mode: "644", owner: "root:root", content: renderDefragService(name) },
+            { path: DEFRAG.timer, mode: "644", owner: "root:root", content: renderDefragTimer(name, p.all.findIndex((m) => m.name === name)) },
         ]);
         const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem]).apply(([ca, serverCert, peerCert]): HostFile[] => [
             { path: PKI.ca, mode: "644", owner: "root:root", content: ca },
@@ -131,7 +142,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [install, preflight, ...(args.after ? [args.after.applied] : [])] });
 
         this.configurationDigest = pulumi.all([inlineFiles, certFiles]).apply(([files, certs]) =>
-            sha256([...files.filter((f) => f.path !== BOOTSTRAP_ENV_FILE), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));
+            sha256([...files.filter((f) => !NOT_RESTARTING.has(f.path)), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));
         this.applied = new command.remote.Command(`${name}-apply`, {
             connection,
             create: step("apply", pulumi.all([plan, this.configurationDigest]).apply(([p, digest]) => renderApplyScript({

@@ -13,6 +13,12 @@ export interface CaArgs {
     stack: string;
     keyAlgorithm: KeyAlgorithm;
     validityDays: number;
+    /** Steps that must succeed before any key is made or replaced: the preflight guards. */
+    after?: pulumi.Resource[];
+}
+
+export function caCommonName(stack: string): string {
+    return `etcd-cluster ${stack} CA`;
 }
 
 /** A certificate authority for this etcd cluster alone (CIS: etcd must not trust the Kubernetes CA). */
@@ -22,19 +28,23 @@ export class EtcdCa extends pulumi.ComponentResource {
     /** SHA-256 fingerprint of the CA's public key: stable for the CA's life, unique to this cluster. */
     readonly publicKeyFingerprint: pulumi.Output<string>;
     private readonly keyAlgorithm: KeyAlgorithm;
+    private readonly after?: pulumi.Resource[];
 
     constructor(name: string, args: CaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:pki:Ca", name, {}, opts);
         this.keyAlgorithm = args.keyAlgorithm;
-        const key = new tls.PrivateKey(`${name}-key`, keyParameters(args.keyAlgorithm), { parent: this });
+        this.after = args.after;
+        // Protected: replacing the CA of a running cluster cuts members off from each other (etcd keeps the CA pool
+        // it started with), so the engine must refuse it even when a guard is bypassed.
+        const key = new tls.PrivateKey(`${name}-key`, keyParameters(args.keyAlgorithm), { parent: this, protect: true, dependsOn: args.after });
         const cert = new tls.SelfSignedCert(`${name}-cert`, {
             privateKeyPem: key.privateKeyPem,
-            subject: { commonName: `etcd-cluster ${args.stack} CA`, organization: ORGANIZATION },
+            subject: { commonName: caCommonName(args.stack), organization: ORGANIZATION },
             isCaCertificate: true,
             validityPeriodHours: args.validityDays * 24,
             allowedUses: [...USES.ca],
             setSubjectKeyId: true,
-        }, { parent: this });
+        }, { parent: this, protect: true });
         this.certPem = cert.certPem;
         this.keyPem = pulumi.secret(key.privateKeyPem);
         this.publicKeyFingerprint = key.publicKeyFingerprintSha256;
@@ -47,7 +57,7 @@ export class EtcdCa extends pulumi.ComponentResource {
      */
     issue(name: string, spec: pulumi.Input<LeafSpec>, validityDays: number, rotation: string, parent: pulumi.Resource): CertificatePair {
         const s = pulumi.output(spec);
-        const key = new tls.PrivateKey(`${name}-key`, keyParameters(this.keyAlgorithm), { parent, replacementTrigger: rotation });
+        const key = new tls.PrivateKey(`${name}-key`, keyParameters(this.keyAlgorithm), { parent, replacementTrigger: rotation, dependsOn: this.after });
         const csr = new tls.CertRequest(`${name}-csr`, {
             privateKeyPem: key.privateKeyPem,
             subject: { commonName: s.commonName, organization: ORGANIZATION, organizationalUnit: s.organizationalUnit },

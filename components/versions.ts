@@ -5,6 +5,12 @@ export interface EtcdVersion { major: number; minor: number; patch: number; text
 /** Newest patch releases carrying security fixes, per supported minor line (late 2026). */
 export const SECURITY_PATCHES: Record<string, string> = { "3.5": "3.5.33", "3.6": "3.6.14", "3.7": "3.7.1" };
 export const DEFAULT_ETCD_VERSION = "3.6.14";
+/**
+ * The oldest patch of a minor line that may move to the next minor line, per etcd's upgrade guides
+ * (etcd.io/docs/v3.7/upgrades/upgrade_3_6 and upgrade_3_7, September 2026): 3.5.32 before 3.6 (3.5.24-3.5.26 fix
+ * upgrade blockers, 3.5.32 the v2 store check), 3.6.11 before 3.7.
+ */
+export const MINIMUM_BEFORE_NEXT_MINOR: Record<string, string> = { "3.5": "3.5.32", "3.6": "3.6.11" };
 
 export function parseVersion(text: string): EtcdVersion | undefined {
     const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(text);

@@ -3,9 +3,10 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { RawConfig, validateConfig } from "../components/config";
 import { HostsTarget } from "../components/targets/hosts";
+import { testHostKey } from "./support/program";
 
 function validate(overrides: RawConfig, hostExtras: Array<Record<string, unknown>> = []) {
-    const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}`, ...hostExtras[i - 1] }));
+    const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}`, hostKey: testHostKey(i), ...hostExtras[i - 1] }));
     return validateConfig({ hosts, ...overrides }, { sshKeySet: true });
 }
 

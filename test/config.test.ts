@@ -4,18 +4,23 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { CONFIG_KEYS, DEFAULTS, RawConfig, validateConfig } from "../components/config";
+import { ETCD_RELEASE_SHA256 } from "../components/etcdChecksums";
 import { checkVersion } from "../components/versions";
-import { hostsConfig, runProgram } from "./support/program";
+import { hostsConfig, runProgram, testHostKey } from "./support/program";
 
 const exists = (p: string) => p.endsWith("etcd-v3.6.14-linux-amd64.tar.gz") || p.endsWith("etcd-v3.5.30-linux-amd64.tar.gz");
+const OFFICIAL_3_6_14_AMD64 = ETCD_RELEASE_SHA256["3.6.14"].amd64!;
+const TAMPERED = "e".repeat(64);
+/** Local archives as the tests imagine them: a "tampered" one keeps its official name but not its content. */
+const fileSha256 = (p: string) => p.includes("tampered") ? TAMPERED : p.endsWith("etcd-v3.6.14-linux-amd64.tar.gz") ? OFFICIAL_3_6_14_AMD64 : "d".repeat(64);
 
 function hosts(n: number): Array<Record<string, unknown>> {
-    return Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `10.0.0.${i + 1}` }));
+    return Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `10.0.0.${i + 1}`, hostKey: testHostKey(i + 1) }));
 }
 
 function validate(overrides: RawConfig, sshKeySet = true) {
     const n = typeof overrides.nodeCount === "number" ? overrides.nodeCount : 3;
-    return validateConfig({ hosts: hosts(Math.max(n, 0) || 3), ...overrides }, { sshKeySet, fileExists: exists, cwd: "/work" });
+    return validateConfig({ hosts: hosts(Math.max(n, 0) || 3), ...overrides }, { sshKeySet, fileExists: exists, sha256File: fileSha256, cwd: "/work" });
 }
 
 /** The one error about `key`; fails unless exactly one names it, and it shows the value and what is allowed. */
@@ -54,33 +59,46 @@ test("nodeCount must match the number of hosts", () => {
 });
 
 test("host names must be unique DNS-1123 labels and addresses unique and valid", () => {
-    errorFor({ hosts: [...hosts(2), { name: "etcd-1", address: "10.0.0.9" }] }, "hosts[2].name", "etcd-1", /unique/);
-    errorFor({ hosts: [...hosts(2), { name: "Etcd_3", address: "10.0.0.9" }] }, "hosts[2].name", "Etcd_3", /DNS-1123 label/);
-    errorFor({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.1" }] }, "hosts[2].address", "10.0.0.1", /unique/);
-    assert.deepEqual(validate({ hosts: [...hosts(2), { name: "etcd-3", address: "fd00::3", port: 2222, user: "admin" }] }).errors, []);
+    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { ...hosts(3)[2], ...entry }] });
+    errorFor(third({ name: "etcd-1", address: "10.0.0.9" }), "hosts[2].name", "etcd-1", /unique/);
+    errorFor(third({ name: "Etcd_3", address: "10.0.0.9" }), "hosts[2].name", "Etcd_3", /DNS-1123 label/);
+    errorFor(third({ address: "10.0.0.1" }), "hosts[2].address", "10.0.0.1", /unique/);
+    assert.deepEqual(validate(third({ address: "fd00::3", port: 2222, user: "admin" })).errors, []);
 });
 
 test("host addresses are unicast IPs, written one way; ports are plain numbers; unknown host keys are typos", () => {
-    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.3", ...entry }] });
+    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.3", hostKey: testHostKey(3), ...entry }] });
     for (const address of ["300.1.1.1!", "999.1.1.1", "etcd-3.example.com", "*", "10.0.0.3/24"]) {
         errorFor(third({ address }), "hosts[2].address", address, /IPv4 or IPv6 address \(etcd listens on IP addresses\)/);
     }
     for (const [address, why] of [["0.0.0.0", /unspecified/], ["::", /unspecified/], ["127.0.0.1", /loopback/], ["::1", /loopback/], ["224.0.0.1", /multicast/], ["fe80::1", /link-local/]] as const) {
         errorFor(third({ address }), "hosts[2].address", address, why);
     }
-    errorFor({ hosts: [{ name: "etcd-1", address: "fd00::1" }, { name: "etcd-2", address: "fd00:0:0::2" }, { name: "etcd-3", address: "FD00::0:1" }] },
+    errorFor({ hosts: [{ address: "fd00::1" }, { address: "fd00:0:0::2" }, { address: "FD00::0:1" }].map((h, i) => ({ ...hosts(3)[i], ...h })) },
         "hosts[2].address", "FD00::0:1", /unique \(fd00::1 is listed twice\)/);
     for (const port of ["0x16", "1e1", " 22", "22.0", "0", "65536", -1]) errorFor(third({ port }), "hosts[2].port", String(port), /port number 1-65535 in plain digits/);
     assert.deepEqual(validate(third({ port: "2222" })).errors, []);
-    errorFor(third({ adress: "10.0.0.9" }), "hosts[2].adress", "10.0.0.9", /unknown key "adress"; allowed keys: name, address, user, port/);
+    errorFor(third({ adress: "10.0.0.9" }), "hosts[2].adress", "10.0.0.9", /unknown key "adress"; allowed keys: name, address, user, port, hostKey/);
 });
 
-test("the cloud targets are refused by their own code until they exist", () => {
-    for (const target of ["aws", "gcp"]) errorFor({ target }, "target", target, new RegExp(`target "${target}" is not available yet`));
+test("every host needs its SSH host key, well formed, so no connection trusts whoever answers", () => {
+    const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.3", ...entry }] });
+    errorFor(third({}), "hosts[2].hostKey", "null", /SSH public key as one line.*ssh-keyscan/);
+    const ed25519 = testHostKey(3);
+    for (const bad of ["AAAA", "ssh-ed25519", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", `ssh-rsa ${ed25519.split(" ")[1]}`, `${ed25519.slice(0, 40)}`]) {
+        errorFor(third({ hostKey: bad }), "hosts[2].hostKey", bad, /SSH public key as one line/);
+    }
+    const { target, errors } = validate(third({ hostKey: `  ${ed25519} root@etcd-3 ` }));
+    assert.deepEqual(errors, []);
+    assert.equal(target!.kind === "hosts" && target!.hosts[2].hostKey, ed25519, "the key is kept without its comment");
+});
+
+test("the gcp target is refused by its own code until it exists", () => {
+    errorFor({ target: "gcp" }, "target", "gcp", /target "gcp" is not available yet/);
 });
 
 test("enableV2 is accepted with a deprecation warning on etcd 3.5 and refused on 3.6, which removed the v2 API", () => {
-    const on35 = validate({ enableV2: "true", etcdVersion: "3.5.33" });
+    const on35 = validate({ enableV2: "true", etcdVersion: "3.5.27" });
     assert.deepEqual(on35.errors, []);
     assert.match(on35.warnings.join("\n"), /enableV2 .*deprecated v2 API/);
     errorFor({ enableV2: true, etcdVersion: "3.6.14" }, "enableV2", "true", /etcd 3\.6 removed it/);
@@ -105,7 +123,7 @@ test("etcd versions: malformed, end of life and data-loss releases are refused; 
     errorFor({ etcdVersion: "v3.6.14" }, "etcdVersion", "v3.6.14", /like 3\.6\.14/);
     errorFor({ etcdVersion: "3.4.23" }, "etcdVersion", "3.4.23", /end of life/);
     for (const v of ["3.5.0", "3.5.1", "3.5.2"]) errorFor({ etcdVersion: v }, "etcdVersion", v, /data-inconsistency/);
-    const old = validate({ etcdVersion: "3.5.30" });
+    const old = validate({ etcdVersion: "3.5.30", etcdSha256: "d".repeat(64) });
     assert.deepEqual(old.errors, []);
     assert.match(old.warnings.join("\n"), /3\.5\.30 lacks security fixes released in 3\.5\.33/);
     assert.deepEqual(checkVersion("3.6.14").warnings, []);
@@ -117,6 +135,25 @@ test("a missing SSH key and a missing archive are refused", () => {
     errorFor({ etcdArchive: "missing/etcd-v3.6.14-linux-amd64.tar.gz.bak" }, "etcdArchive", "/work/missing/etcd-v3.6.14-linux-amd64.tar.gz.bak", /does not exist/);
     errorFor({ etcdArchive: "etcd-v3.5.30-linux-amd64.tar.gz" }, "etcdArchive", "etcd-v3.5.30", /must match/);
     assert.deepEqual(validate({ etcdArchive: "etcd-v3.6.14-linux-amd64.tar.gz" }).errors, []);
+});
+
+test("releases are trusted only by a checksum that did not come from the mirror: https only, pinned or configured SHA-256", () => {
+    errorFor({ etcdDownloadUrl: "http://mirror.example.com/etcd" }, "etcdDownloadUrl", "http://mirror.example.com/etcd", /https URL.*plain http is refused/);
+    assert.deepEqual(validate({ etcdDownloadUrl: "https://mirror.example.com/etcd/" }).errors, []);
+    errorFor({ etcdVersion: "3.6.13" }, "etcdSha256", "3.6.13", /no checksum pinned.*pinned: 3\.5\.3–3\.5\.27, 3\.6\.14.*pulumi config set etcdSha256/);
+    assert.deepEqual(validate({ etcdVersion: "3.6.13", etcdSha256: "AB".repeat(32) }).errors, []);
+    assert.equal(validate({ etcdVersion: "3.6.13", etcdSha256: "AB".repeat(32) }).config!.etcdSha256, "ab".repeat(32));
+    errorFor({ etcdSha256: "sha256:abc" }, "etcdSha256", "sha256:abc", /64 hex digits/);
+    const rebuilt = validate({ etcdSha256: "d".repeat(64) });
+    assert.match(rebuilt.warnings.join("\n"), /etcdSha256 is not the published checksum of any etcd 3\.6\.14 release tarball/);
+});
+
+test("an offline archive is checked against the pinned (or configured) checksum: a tampered file with an official name is refused", () => {
+    const tampered = "tampered/etcd-v3.6.14-linux-amd64.tar.gz";
+    errorFor({ etcdArchive: tampered }, "etcdArchive", "/work/tampered/etcd-v3.6.14-linux-amd64.tar.gz",
+        new RegExp(`its SHA-256 is ${TAMPERED}, but the published checksum of etcd-v3\\.6\\.14-linux-amd64\\.tar\\.gz is ${OFFICIAL_3_6_14_AMD64}`));
+    errorFor({ etcdArchive: tampered, etcdSha256: "d".repeat(64) }, "etcdArchive", tampered, /etcd-cluster:etcdSha256 is d{64}/);
+    assert.deepEqual(validate({ etcdArchive: "etcd-v3.5.30-linux-amd64.tar.gz", etcdVersion: "3.5.30", etcdSha256: "d".repeat(64) }).errors, []);
 });
 
 test("election timeout below 5 x heartbeat and quota above 8 GiB are refused", () => {
@@ -164,6 +201,20 @@ test("Pulumi.yaml declares every key with a description and the same defaults as
         assert.equal(String(project.config[key]?.default), String(value), `default of ${key}`);
     }
     for (const [key, decl] of Object.entries(project.config)) assert.ok(decl.description, `${key} has no description`);
-    // `hosts` (a list of objects) and `preflight` (an object) cannot be typed by the project file's schema; the README documents them.
-    for (const key of [...CONFIG_KEYS.filter((k) => k !== "hosts" && k !== "preflight"), "sshPrivateKey"]) assert.ok(project.config[key], `${key} is not declared`);
+    // `hosts` (a list of objects), `aws` and `preflight` (objects) are beyond what the project file's schema can type; the README documents them.
+    for (const key of [...CONFIG_KEYS.filter((k) => k !== "hosts" && k !== "aws" && k !== "preflight"), "sshPrivateKey"]) assert.ok(project.config[key], `${key} is not declared`);
+});
+
+test("certificate renewal and expiry margins must leave room for each other", () => {
+    const { config } = validate({});
+    assert.deepEqual([config!.certRenewBeforeDays, config!.certExpiryMarginDays], [30, 14]);
+    errorFor({ certValidityDays: 30 }, "certRenewBeforeDays", "30", /below etcd-cluster:certValidityDays \(30\)/);
+    errorFor({ certExpiryMarginDays: 30 }, "certExpiryMarginDays", "30", /below etcd-cluster:certRenewBeforeDays \(30\)/);
+    errorFor({ certRenewBeforeDays: 0 }, "certRenewBeforeDays", "0", /at least 1/);
+});
+
+test("the health gate member must be one of the hosts", () => {
+    assert.equal(validate({}).config!.healthGateMember, undefined, "unset: the first member runs it");
+    assert.equal(validate({ healthGateMember: "etcd-2" }).config!.healthGateMember, "etcd-2");
+    errorFor({ healthGateMember: "etcd-9" }, "healthGateMember", "etcd-9", /etcd-1, etcd-2, etcd-3/);
 });

@@ -143,7 +143,7 @@ test("lab runtime: real certificates, reused on a re-run, regenerated where inpu
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "lab-runtime-engine-"));
 const steps = {
     plain: "v1", updated: "v1", replaced: "t1", replacedFirst: "t1", chain: true, flaky: false,
-    copied: "a.txt", copyPort: 22,
+    copied: "a.txt", copyPort: 22, guarded: "g1",
 };
 fs.writeFileSync(path.join(work, "a.txt"), "content a\n");
 fs.writeFileSync(path.join(work, "b.txt"), "content b\n");
@@ -168,7 +168,9 @@ let rotatedKey = "";
 test("engine: a new resource is created", () => {
     const first = up();
     assert.equal(first.status, 0, first.stderr);
-    assert.deepEqual(ran().sort(), ["create plain v1", "create replaced t1", "create replaced-first t1", "create updated v1"]);
+    assert.deepEqual(ran().sort(), [
+        "create guarded g1", "create plain v1", "create replaced t1", "create replaced-first t1", "create updated v1",
+    ]);
     assert.equal(copyTarget(), "content a\n");
     rotatedKey = first.outputs!.rotatedPublicKey;
 });
@@ -253,5 +255,13 @@ test("engine: a failed create is not recorded and runs again next time", () => {
     const retried = up({ rotation: "1", steps: { ...steps, flaky: true } });
     assert.equal(retried.status, 0, retried.stderr);
     assert.deepEqual(ran(), ["create flaky"]);
+    steps.flaky = true;
+});
+
+test("engine: a protected resource is not replaced", () => {
+    const refused = up({ rotation: "1", steps: { ...steps, guarded: "g2" } });
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /unable to replace .*::guarded: it is protected/);
+    assert.deepEqual(ran(), [], "neither created nor deleted");
     fs.rmSync(work, { recursive: true, force: true });
 });

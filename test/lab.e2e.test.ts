@@ -9,9 +9,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ClusterInfo, deploy, etcdctl, EtcdctlOptions, forgetDeployments } from "./lab/deploy";
-import { assertHealthy as assertHealthyOn, etcdctlAsync as etcdctlAsyncOn, mainPids as mainPidsOn, missingWrites, ok as okOn, ssh as sshOn, startWriter } from "./lab/e2e-support";
+import { assertHealthy as assertHealthyOn, assertRestartedOneAtATime, etcdctlAsync as etcdctlAsyncOn, mainPids as mainPidsOn, missingWrites, ok as okOn, ssh as sshOn, startWriter } from "./lab/e2e-support";
 import { LabHosts, labDown, labUp } from "./lab/hosts";
-import { layOutMirror, startMirror } from "./lab/mirror";
+import { layOutMirror, startMirror, trustMirrorCommand } from "./lab/mirror";
 import { labDir } from "./lab/lab-id";
 
 const DIR = labDir();
@@ -21,6 +21,7 @@ if (skip) console.log(`# lab end-to-end test skipped: ${skip}`);
 
 let lab: LabHosts;
 let info: ClusterInfo;
+let outputs: Record<string, unknown>;
 const timings: Record<string, string> = {};
 const log = (line: string) => console.log(`# ${line}`);
 
@@ -43,7 +44,7 @@ before(async () => {
     await labDown({ dir: DIR, log });
     forgetDeployments(DIR);
     lab = await timed("hosts up (3, image cached or built)", () => labUp({ count: 3, dir: DIR, log }));
-    info = (await timed("deploy to healthy (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }))).info;
+    ({ info, outputs } = await timed("deploy to healthy (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined })));
 });
 
 after(async () => {
@@ -57,6 +58,15 @@ test("the cluster is healthy: every member, one leader, one term, no alarms, and
     assertHealthy(3);
     ok(["put", "e2e/hello", "world"]);
     assert.match(ok(["get", "e2e/hello", "--print-value-only"]), /^world$/m);
+});
+
+test("the health gate ran from a member and reports the earliest certificate expiry of every member's served certificates", { skip }, () => {
+    const health = String(outputs.health);
+    const m = /earliest certificate expiry: (\S+), (.+), in (\d+) days/.exec(health);
+    assert.ok(m, health);
+    assert.ok(Number(m[3]) >= 363 && Number(m[3]) <= 365, `a fresh 365-day certificate: ${m[0]}`);
+    assert.match(m[2], /^the certificate served on 10\.88\.\d+\.\d+:(2379|2380)$/);
+    assert.match(String(outputs.certificatesRenewAfter), /^\d{4}-\d\d-\d\dT00:00:00\.000Z$/);
 });
 
 test("clients without a certificate, with another CA's certificate, or in plain HTTP are refused", { skip }, () => {
@@ -105,7 +115,8 @@ test("every host runs etcd as etcd, with private directories and keys, enabled, 
 test("deploying again changes nothing: same etcd processes, same members", { skip }, async () => {
     const pids = mainPids();
     const ids = assertHealthy(3);
-    await timed("re-deploy, nothing to change (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }));
+    const again = await timed("re-deploy, nothing to change (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined }));
+    assert.deepEqual(again.changes, [], "no resource changed, so no command ran");
     assert.deepEqual(mainPids(), pids, "no etcd process restarted");
     assert.deepEqual(assertHealthy(3), ids, "same member IDs");
 });
@@ -134,17 +145,7 @@ test("a configuration change with a certificate rotation rolls out one member at
     log(`rolling change: ${acked.length} writes acknowledged, ${failed} failed, longest gap ${longestGapMs} ms, at most ${maxDown} member(s) unhealthy at once`);
     const after = mainPids();
     after.forEach((pid, i) => assert.notEqual(pid, pids[i], `${info.members[i].name} restarted with the new configuration`));
-    // The hosts share this machine's kernel, so their monotonic clocks agree: each member's outage (left active →
-    // active again) must end before the next member's begins.
-    const windows = info.members.map((m) => {
-        const props = new Map(ssh(m.address, "systemctl show -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic etcd.service")
-            .split("\n").map((l) => l.split("=") as [string, string]));
-        return { name: m.name, down: Number(props.get("ActiveExitTimestampMonotonic")), up: Number(props.get("ActiveEnterTimestampMonotonic")) };
-    });
-    log(`restart windows (ms): ${windows.map((w) => `${w.name} ${(w.down / 1000).toFixed(0)}-${(w.up / 1000).toFixed(0)}`).join(", ")}`);
-    for (let i = 1; i < windows.length; i++) {
-        assert.ok(windows[i].down > windows[i - 1].up, `${windows[i].name} went down only after ${windows[i - 1].name} was back`);
-    }
+    log(`restart windows (ms): ${assertRestartedOneAtATime(info)}`);
     assert.ok(maxDown <= 1, `never two members unhealthy at once (saw ${maxDown})`);
     assert.equal(failed, 0, "no write failed after client retries");
     assert.ok(acked.length > 20, `the writer kept writing (${acked.length})`);
@@ -159,21 +160,35 @@ test("a configuration change with a certificate rotation rolls out one member at
     assertHealthy(3);
 });
 
-test("a 5-member lab installs etcd from a release mirror, refuses a tampered checksum, and is healthy", { skip }, async () => {
+test("a 5-member lab installs etcd from an https release mirror, refuses a tampered tarball (even with a matching SHA256SUMS) and a redirect to http, refuses a host whose key does not match, and is healthy", { skip }, async () => {
+    // A new lab and a new deployment: the runtime's state of the 3-member one would describe hosts that are gone.
     await labDown({ dir: DIR, log });
+    forgetDeployments(DIR);
     lab = await timed("hosts up (5)", () => labUp({ count: 5, dir: DIR, log }));
     const mirrorDir = path.join(DIR, "mirror");
     fs.rmSync(mirrorDir, { recursive: true, force: true });
-    layOutMirror(mirrorDir, lab.etcdArchive, lab.etcdVersion, "0".repeat(64));
+    const tampered = path.join(DIR, "tampered.tar.gz");
+    fs.writeFileSync(tampered, Buffer.concat([fs.readFileSync(lab.etcdArchive), Buffer.from("tampered")]));
+    layOutMirror(mirrorDir, tampered, lab.etcdVersion, path.basename(lab.etcdArchive));
     const mirror = await startMirror(mirrorDir);
     try {
+        // The hosts are new, but reached the same way (namespace, key, user) as those `info` describes.
+        for (const h of lab.hosts) ssh(h.address, trustMirrorCommand(mirror.caPem));
         const download = { etcdArchive: "", etcdDownloadUrl: mirror.url };
         await assert.rejects(deploy(lab, { dir: DIR, extraConfig: download }), /computed checksum did NOT match/);
+        await assert.rejects(deploy(lab, { dir: DIR, extraConfig: { ...download, etcdDownloadUrl: `${mirror.url}/to-http` } }), /Protocol "http" not supported or disabled|protocol.*http/i);
         layOutMirror(mirrorDir, lab.etcdArchive, lab.etcdVersion);
         info = (await timed("deploy to healthy (5 members, from the mirror)", () => deploy(lab, { dir: DIR, extraConfig: download, log: () => undefined }))).info;
+        // A change (new certificates) that would reach etcd-1 first, while another machine answers at its address.
+        const files = "sha256sum /etc/etcd/etcd.env /etc/etcd/pki/*";
+        const before = ssh(lab.hosts[0].address, files);
+        const impostor = { ...lab, hosts: lab.hosts.map((h, i) => (i === 0 ? { ...h, hostKey: lab.hosts[1].hostKey } : h)) };
+        await assert.rejects(deploy(impostor, { dir: DIR, extraConfig: { ...download, certRotation: "impostor" } }), /etcd-1[\s\S]*Host key verification failed/);
+        assert.equal(ssh(lab.hosts[0].address, files), before, "nothing reached the host whose key did not match");
     } finally {
         await mirror.stop();
         fs.rmSync(mirrorDir, { recursive: true, force: true });
+        fs.rmSync(tampered, { force: true });
     }
     assertHealthy(5);
     for (const m of info.members) {

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "path";
-import { byType, hostsConfig, named, runProgram, TEST_KEY } from "./support/program";
+import { byType, hostsConfig, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
+import { certificateRenewal } from "../components/renewal";
 
 const three = runProgram(hostsConfig(3, { clientCertificates: ["kube-apiserver"], extraSans: ["etcd.example.com", "203.0.113.7"] }));
 
@@ -18,7 +19,7 @@ test("every member has a server certificate naming only itself, loopback and the
             assert.deepEqual(csr.ipAddresses, [`192.0.2.${11 + i}`, "127.0.0.1", "::1", ...(extras ? ["203.0.113.7"] : [])]);
             assert.equal((csr.subject as Record<string, string>).commonName, name);
             const cert = named(three, `${name}-${kind}-cert`).inputs;
-            assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment", "server_auth"]);
+            assert.deepEqual([...(cert.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "server_auth"], "an ECDSA key cannot encipher: no key_encipherment");
             assert.equal(cert.validityPeriodHours, 365 * 24);
         }
     }
@@ -31,10 +32,18 @@ test("the CA is a CA for this cluster alone; admin and consumer certificates are
     assert.match((ca.subject as Record<string, string>).commonName, /etcd-cluster dev CA/);
     for (const [name, cn] of [["etcd-admin", "root"], ["etcd-client-kube-apiserver", "kube-apiserver"]]) {
         assert.equal((named(three, `${name}-csr`).inputs.subject as Record<string, string>).commonName, cn);
-        assert.deepEqual([...(named(three, `${name}-cert`).inputs.allowedUses as string[])].sort(), ["client_auth", "digital_signature", "key_encipherment"]);
+        assert.deepEqual([...(named(three, `${name}-cert`).inputs.allowedUses as string[])].sort(), ["client_auth", "digital_signature"]);
     }
     for (const cert of byType(three, "tls:index/locallySignedCert:LocallySignedCert")) {
+        assert.ok(!cert.inputs.isCaCertificate && !(cert.inputs.allowedUses as string[]).includes("cert_signing"), `${cert.name} can sign nothing`);
         assert.equal(cert.inputs.caCertPem, `-----BEGIN CERTIFICATE-----\nFAKE CERT etcd-ca-cert\n-----END CERTIFICATE-----\n`, `${cert.name} is signed by the cluster CA`);
+    }
+});
+
+test("RSA leaves keep key_encipherment (RSA key exchange needs it)", () => {
+    const rsa = runProgram(hostsConfig(3, { keyAlgorithm: "RSA-2048" }));
+    for (const name of ["etcd-1-server-cert", "etcd-1-peer-cert", "etcd-admin-cert"]) {
+        assert.ok((named(rsa, name).inputs.allowedUses as string[]).includes("key_encipherment"), name);
     }
 });
 
@@ -55,14 +64,14 @@ test("adding members re-issues no existing member's certificate; a rotation re-i
             const before = named(three, `${name}-${kind}-csr`).inputs.subject as Record<string, string>;
             const after = named(rotated, `${name}-${kind}-csr`).inputs.subject as Record<string, string>;
             assert.notDeepEqual(after, before, `${name}-${kind} is re-issued on rotation`);
-            assert.equal(after.organizationalUnit, "dev rotation 2027-01");
+            assert.equal(after.organizationalUnit, `dev rotation 2027-01 renewal ${certificateRenewal(Date.now(), 365, 30).generation}`);
         }
     }
 });
 
 test("no secret appears in any command string; keys travel on stdin, which is secret", () => {
     const commands = byType(three, "command:remote:Command");
-    assert.equal(commands.length, 3 * 4 + 1);
+    assert.equal(commands.length, 3 * 6 + 1);
     for (const c of commands) {
         for (const field of ["create", "update", "delete"]) {
             const text = String(c.inputs[field] ?? "");
@@ -70,6 +79,14 @@ test("no secret appears in any command string; keys travel on stdin, which is se
         }
         assert.ok(c.secretInputs.includes("connection"), `${c.name}: the connection holds the SSH key and must be secret`);
         assert.equal((c.inputs.connection as Record<string, unknown>).privateKey, TEST_KEY);
+    }
+});
+
+test("every connection to a host verifies that host's own key", () => {
+    for (const c of [...byType(three, "command:remote:Command"), ...byType(three, "command:remote:CopyToRemote")]) {
+        const connection = c.inputs.connection as Record<string, unknown>;
+        const member = Number(/^192\.0\.2\.1(\d)$/.exec(String(connection.host))?.[1]);
+        assert.equal(connection.hostKey, testHostKey(member), `${c.name} verifies ${connection.host}'s host key`);
     }
     for (const name of ["etcd-1", "etcd-2", "etcd-3"]) {
         const configure = named(three, `${name}-configure`);
@@ -114,12 +131,13 @@ test("members apply one after another; installs and bootstrap starts do not wait
 
 test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
-    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-1-preflight", "etcd-2-apply", "etcd-2-configure", "etcd-2-install",
-        "etcd-2-preflight", "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-3-preflight", "etcd-health"]);
+    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-checks", "etcd-1-configure", "etcd-1-install", "etcd-1-preflight", "etcd-1-trust",
+        "etcd-2-apply", "etcd-2-checks", "etcd-2-configure", "etcd-2-install", "etcd-2-preflight", "etcd-2-trust",
+        "etcd-3-apply", "etcd-3-checks", "etcd-3-configure", "etcd-3-install", "etcd-3-preflight", "etcd-3-trust", "etcd-health"]);
 });
 
 test("a host's data and WAL devices are prepared, then checked, before etcd is configured there; hosts without devices get no disk step", () => {
-    const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `192.0.2.${10 + i}`, ...(i < 3 ? { dataDevice: "/dev/disk/by-id/virtio-data", walDevice: "/dev/disk/by-id/virtio-wal" } : {}) }));
+    const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `192.0.2.${10 + i}`, hostKey: testHostKey(i), ...(i < 3 ? { dataDevice: "/dev/disk/by-id/virtio-data", walDevice: "/dev/disk/by-id/virtio-wal" } : {}) }));
     const run = runProgram(hostsConfig(3, { hosts, preflight: { walFsyncP99Ms: 5, waive: { timeSync: "the lab has no time server" } } }));
     assert.equal(run.error, undefined);
     for (const name of ["etcd-1", "etcd-2"]) {
@@ -127,13 +145,13 @@ test("a host's data and WAL devices are prepared, then checked, before etcd is c
         const script = String(disks.inputs.create);
         assert.match(script, /devices=\('\/dev\/disk\/by-id\/virtio-data' '\/dev\/disk\/by-id\/virtio-wal'\)/);
         assert.match(script, /dirs=\('\/var\/lib\/etcd' '\/var\/lib\/etcd-wal'\)/);
-        const preflight = named(run, `${name}-preflight`);
+        const preflight = named(run, `${name}-checks`);
         assert.ok(preflight.started > disks.finished, `${name}: preflight measures the mounted disks`);
         assert.ok(named(run, `${name}-configure`).started > preflight.finished, `${name}: configured only after its checks`);
         assert.match(String(preflight.inputs.create), /threshold_ms=5\n[\s\S]*waive_time=1\n/);
     }
     assert.throws(() => named(run, "etcd-3-disks"), /no resource named etcd-3-disks/);
-    assert.ok(named(run, "etcd-1-preflight").started < named(run, "etcd-1-apply").finished && named(run, "etcd-3-preflight").started < named(run, "etcd-1-apply").finished,
+    assert.ok(named(run, "etcd-1-checks").started < named(run, "etcd-1-apply").finished && named(run, "etcd-3-checks").started < named(run, "etcd-1-apply").finished,
         "preflight checks run on every member at once, not in the apply chain");
     const report = (run.outputs.preflight.value as Record<string, Record<string, unknown>>)["etcd-1"];
     assert.deepEqual([report.walFsyncP99MsThreshold, report.dataRequiredBytes, report.waived], [5, 2.5 * 1024 ** 3, { timeSync: "the lab has no time server" }]);
@@ -155,4 +173,18 @@ test("machines whose addresses are known only at deploy time (a cloud's) get cer
         assert.match(configure.inputs.create as string, /ETCD_INITIAL_CLUSTER=etcd-1=https:\/\/10\.1\.0\.11:2380,etcd-2=https:\/\/10\.1\.0\.12:2380,etcd-3=https:\/\/10\.1\.0\.13:2380/);
         assert.equal((configure.inputs.connection as Record<string, unknown>).host, ips[i]);
     }
+});
+
+test("certificates renew by generation: keys and certificates carry it, and the next renewal date is an output", () => {
+    const { generation, renewsAfter } = certificateRenewal(Date.now(), 365, 30);
+    assert.equal(three.outputs.certificatesRenewAfter.value, renewsAfter.toISOString());
+    for (const name of ["etcd-1-server", "etcd-2-peer", "etcd-admin", "etcd-client-kube-apiserver"]) {
+        assert.equal((named(three, `${name}-csr`).inputs.subject as Record<string, string>).organizationalUnit, `dev rotation 0 renewal ${generation}`, name);
+    }
+});
+
+test("the health gate runs from the first member, or from any member named in healthGateMember", () => {
+    const host = (run: typeof three) => (named(run, "etcd-health").inputs.connection as { host: string }).host;
+    assert.equal(host(three), "192.0.2.11");
+    assert.equal(host(runProgram(hostsConfig(3, { healthGateMember: "etcd-3" }))), "192.0.2.13");
 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -8,16 +8,19 @@ import { validateConfig } from "../components/config";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "../components/environment";
 import { planMember } from "../components/plan";
 import { renderApplyScript } from "../components/scripts/apply";
-import { renderConfigureScript } from "../components/scripts/configure";
+import { renderConfigureScript, WRITE_FILE } from "../components/scripts/configure";
 import { renderPrepareDisksScript } from "../components/scripts/disks";
-import { renderGateScript } from "../components/scripts/health";
+import { renderPreflightScript, renderTrustScript } from "../components/scripts/guards";
+import { certificateExpiryCheck, renderGateScript } from "../components/scripts/health";
 import { renderInstallScript } from "../components/scripts/install";
-import { renderPreflightScript } from "../components/scripts/preflight";
+import { renderMachineChecksScript } from "../components/scripts/preflight";
 import { remoteCommand } from "../components/scripts/remote";
+import { expectedSha256 } from "../components/releaseChecksums";
 import { renderUnit } from "../components/unit";
 import { SIZES, loadTiers } from "../sizing";
+import { testHostKey } from "./support/program";
 
-const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}` }));
+const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}`, hostKey: testHostKey(i) }));
 const members = hosts.map((h) => planMember(h.name, h.address));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-render-"));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -61,6 +64,23 @@ for (const size of SIZES) {
     });
 }
 
+test("the unit carries the sandboxing etcd tolerates: systemd rates its exposure at most 1.5 (3.0 before), OOM-protected, after time sync", () => {
+    const unit = renderUnit({ memberName: "etcd-1", etcdVersion: "3.6.14", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", gomaxprocs: 2 });
+    const lines = unit.split("\n");
+    for (const line of ["OOMScoreAdjust=-999", "SystemCallFilter=@system-service", "SystemCallFilter=~@privileged", "SystemCallErrorNumber=EPERM",
+        "ProtectProc=invisible", "ProcSubset=pid", "PrivateMounts=yes", "PrivateUsers=yes", "RemoveIPC=yes", "AmbientCapabilities="]) {
+        assert.ok(lines.includes(line), `unit lacks ${line}`);
+    }
+    assert.match(lines.find((l) => l.startsWith("After="))!, /\btime-sync\.target\b/);
+    const file = path.join(tmp, "security", "etcd.service");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, unit);
+    const security = tool("systemd-analyze", ["security", "--offline=true", "--no-pager", file]);
+    const exposure = /Overall exposure level for etcd\.service: (\d+\.\d)/.exec(security.out);
+    assert.ok(exposure, security.out);
+    assert.ok(Number(exposure[1]) <= 1.5, `exposure ${exposure[1]}`);
+});
+
 test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and environment)", () => {
     const config = configFor("small");
     const env = memberEnvironment(members[0], config);
@@ -79,6 +99,15 @@ test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and envir
     assert.match(env.ETCD_LISTEN_CLIENT_URLS, /^https:\/\/10\.0\.0\.1:2379,https:\/\/127\.0\.0\.1:2379$/);
 });
 
+test("TLS 1.2 is limited to forward-secret AEAD suites, with TLS 1.3 left on", () => {
+    const env = memberEnvironment(members[0], configFor("small"));
+    assert.equal(env.ETCD_TLS_MIN_VERSION, "TLS1.2");
+    assert.equal(env.ETCD_TLS_MAX_VERSION, undefined, "Go's maximum, TLS 1.3, stays on");
+    const suites = env.ETCD_CIPHER_SUITES.split(",");
+    assert.ok(suites.length > 0);
+    for (const suite of suites) assert.match(suite, /^TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)$/, suite);
+});
+
 test("bootstrap-only settings live apart, with every member and a cluster token", () => {
     const env = bootstrapEnvironment(members, "etcd-cluster-dev-0123456789abcdef");
     assert.equal(env.ETCD_INITIAL_CLUSTER, "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380,etcd-3=https://10.0.0.3:2380");
@@ -88,7 +117,7 @@ test("bootstrap-only settings live apart, with every member and a cluster token"
 });
 
 test("the corruption checks are switched on with the flag names of each etcd line", () => {
-    assert.equal(memberEnvironment(members[0], configFor("small", "3.5.33")).ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK, "true");
+    assert.equal(memberEnvironment(members[0], configFor("small", "3.5.27")).ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK, "true");
     const six = memberEnvironment(members[0], configFor("small", "3.6.14"));
     assert.equal(six.ETCD_FEATURE_GATES, "InitialCorruptCheck=true,CompactHashCheck=true");
     assert.equal(Object.keys(six).filter((k) => k.startsWith("ETCD_EXPERIMENTAL")).length, 0);
@@ -98,8 +127,9 @@ test("the corruption checks are switched on with the flag names of each etcd lin
 test("every remote script passes shellcheck, as bash and inside its POSIX sh wrapper", () => {
     const config = configFor("small");
     const health = { etcdVersion: "3.6.14", endpoints: members.map((m) => m.clientUrl) };
+    const recipe = { keyAlgorithm: "ECDSA-P256", stack: "dev", caValidityDays: 3650 };
     const scripts: Record<string, string> = {
-        "install-download": renderInstallScript("3.6.14", { kind: "download", baseUrl: config.etcdDownloadUrl }),
+        "install-download": renderInstallScript("3.6.14", { kind: "download", baseUrl: config.etcdDownloadUrl, sha256: expectedSha256("3.6.14") }),
         "install-archive": renderInstallScript("3.6.14", { kind: "archive", fileName: "etcd-v3.6.14-linux-amd64.tar.gz", sha256: "ab".repeat(32) }),
         configure: renderConfigureScript({
             memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal",
@@ -107,12 +137,14 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
             stdinFiles: [{ path: "/etc/etcd/pki/server.key", mode: "600", owner: "etcd:etcd", fingerprint: "x" }],
         }),
         apply: renderApplyScript({ ...health, memberName: "etcd-1", clientUrl: members[0].clientUrl, dataDir: "/var/lib/etcd", configurationDigest: "abc", timeoutSeconds: 60 }),
-        gate: renderGateScript({ ...health, timeoutSeconds: 60 }),
+        gate: renderGateScript({ ...health, timeoutSeconds: 60, peerUrls: members.map((m) => m.peerUrl), expiryMarginDays: 14 }),
         disks: renderPrepareDisksScript({ memberName: "etcd-1", disks: [
             { role: "data", device: "/dev/disk/by-id/virtio-data", mountPoint: "/var/lib/etcd" },
             { role: "wal", device: "/dev/disk/by-id/virtio-wal", mountPoint: "/var/lib/etcd-wal" },
         ] }),
-        preflight: renderPreflightScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", walFsyncP99Ms: 10, waive: { timeSync: "a reason" }, requiredDataBytes: 2 ** 31 }),
+        checks: renderMachineChecksScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", walFsyncP99Ms: 10, waive: { timeSync: "a reason" }, requiredDataBytes: 2 ** 31 }),
+        preflight: renderPreflightScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", etcdVersion: "3.6.14", recipe }),
+        trust: renderTrustScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", recipe, caCertificate: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n" }),
     };
     for (const [name, script] of Object.entries(scripts)) {
         const inner = path.join(tmp, `${name}.bash`);
@@ -125,5 +157,74 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
             const sh = tool("shellcheck", ["--shell=sh", "--severity=style", wrapper]);
             assert.equal(sh.status, 0, `${name} wrapper (${user}):\n${sh.out}`);
         }
+    }
+});
+
+test("install trusts only pinned or configured checksums, fetches over https only, and checks an upload in a private copy", () => {
+    const download = renderInstallScript("3.5.27", { kind: "download", baseUrl: "https://mirror.example.com/etcd", sha256: expectedSha256("3.5.27") });
+    assert.doesNotMatch(download, /SHA256SUMS/, "the mirror's own checksum list proves nothing");
+    assert.doesNotMatch(download, /\bwget\b/, "wget cannot be kept from following a redirect to http");
+    assert.match(download, /curl --proto =https --proto-redir =https /);
+    assert.match(download, /amd64\) expected='0aad9a9e4e0817a021e933f9806a2b2960a62f949ad5a3d6436d8886945cb1bc'/);
+    assert.match(download, /arm64\) expected='1277309f540c5a0329c428f95455c9f76d24f768c8d28fd2753e891c379053fa'/);
+    const configured = renderInstallScript("3.6.13", { kind: "download", baseUrl: "https://m", sha256: expectedSha256("3.6.13", "ab".repeat(32)) });
+    assert.match(configured, new RegExp(`amd64\\) expected='${"ab".repeat(32)}'`));
+    const archive = renderInstallScript("3.6.14", { kind: "archive", fileName: "etcd-v3.6.14-linux-amd64.tar.gz", sha256: "cd".repeat(32) });
+    const lines = archive.split("\n");
+    const copy = lines.findIndex((l) => l.startsWith('cp "$archive" "$tmp/'));
+    const check = lines.findIndex((l) => l.includes("sha256sum --check"));
+    assert.ok(copy >= 0 && check > copy, "the archive is hashed only after it was copied out of the world-writable upload directory");
+    assert.match(lines[check], / \$tmp\/\$name\.tar\.gz"/);
+    assert.ok(lines.findIndex((l) => l.startsWith("tar -xzf")) > check, "nothing is unpacked before the check");
+});
+
+test("configure's file writer: content that fails to decode changes nothing and fails the step; good content lands synced", () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "write-file-"));
+    const target = path.join(dir, "server.key");
+    fs.writeFileSync(target, "old key\n", { mode: 0o600 });
+    const owner = `${os.userInfo().username}:${spawnSync("id", ["-gn"], { encoding: "utf8" }).stdout.trim()}`;
+    const run = (data: string) => spawnSync("bash", ["-c", `set -euo pipefail\nchanged=0\ntmp=""\ntrap 'rm -f "$tmp"' EXIT\n${WRITE_FILE}\n` +
+        `write_file "$1" 600 "$2" base64 <<<"$3"\necho "changed=$changed"`, "bash", target, owner, data], { encoding: "utf8" });
+    for (const bad of ["-----BEGIN EC PRIVATE KEY-----", "not base64!", ""]) {
+        const r = run(bad);
+        assert.notEqual(r.status, 0, `${JSON.stringify(bad)} must fail the step`);
+        assert.match(r.stderr, /not valid base64; nothing was changed/);
+        assert.equal(fs.readFileSync(target, "utf8"), "old key\n", "the file is untouched");
+        assert.deepEqual(fs.readdirSync(dir), ["server.key"], "no temporary copy is left behind");
+    }
+    const good = run(Buffer.from("new key\n").toString("base64"));
+    assert.equal(good.status, 0, good.stderr);
+    assert.match(good.stdout, /changed=1/);
+    assert.equal(fs.readFileSync(target, "utf8"), "new key\n");
+    assert.match(renderConfigureScript({ memberName: "m", dataDir: "/d", walDir: "/w", inlineFiles: [], stdinFiles: [] }), /sync -- "\$tmp"\n  mv -f "\$tmp" "\$path"/,
+        "the content is on disk before the rename makes it visible");
+});
+
+test("the health gate reports the earliest certificate expiry a member serves, and fails when it is within the margin", async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "expiry-"));
+    const o = (args: string[]) => assert.equal(spawnSync("openssl", args, { cwd: dir }).status, 0, `openssl ${args.join(" ")}`);
+    o(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=test CA", "-days", "30"]);
+    fs.writeFileSync(path.join(dir, "ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
+    for (const [name, days] of [["server", "20"], ["peer", "3"]]) {
+        o(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`]);
+        o(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", days, "-extfile", "ext"]);
+    }
+    // Two members' ports on loopback: a client port serving the server certificate, a peer port the 3-day peer one.
+    const port = 20000 + (process.pid % 20000);
+    const servers = [["server", port], ["peer", port + 1]].map(([name, p]) => spawn("openssl", ["s_server", "-quiet", "-accept", `127.0.0.1:${p}`,
+        "-cert", `${name}.crt`, "-key", `${name}.key`, "-CAfile", "ca.crt", "-Verify", "1"], { cwd: dir, stdio: "ignore" }));
+    try {
+        await new Promise((r) => setTimeout(r, 1000));
+        const check = (margin: number) => spawnSync("bash", ["-c", `set -euo pipefail\n${certificateExpiryCheck({
+            etcdVersion: "3.6.14", timeoutSeconds: 5, endpoints: [`https://127.0.0.1:${port}`], peerUrls: [`https://127.0.0.1:${port + 1}`], expiryMarginDays: margin,
+        }).replaceAll("/etc/etcd/pki/", `${dir}/`)}\ncertificate_expiry`], { encoding: "utf8" });
+        const healthy = check(2);
+        assert.equal(healthy.status, 0, healthy.stderr);
+        assert.match(healthy.stdout, new RegExp(`earliest certificate expiry: \\S+, the certificate served on 127\\.0\\.0\\.1:${port + 1}, in 2 days`));
+        const due = check(5);
+        assert.notEqual(due.status, 0);
+        assert.match(due.stderr, new RegExp(`the certificate served on 127\\.0\\.0\\.1:${port + 1} expires in 2 days, within etcd-cluster:certExpiryMarginDays \\(5\\)`));
+    } finally {
+        for (const s of servers) s.kill();
     }
 });

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parsePreflightFigures, PreflightOptions, renderPreflightScript } from "../components/scripts/preflight";
+import { parsePreflightFigures, PreflightOptions, renderMachineChecksScript } from "../components/scripts/preflight";
 import { FakeTools, fakeTools, runScript } from "./support/fake-tools";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-preflight-"));
@@ -36,7 +36,7 @@ function machine(p99Usec: number, time = "NTP=yes\nNTPSynchronized=yes"): Machin
     const record = path.join(fake.dir, "state", "preflight.json");
     return {
         fake, record,
-        run: (o = {}) => runScript(fake, renderPreflightScript({
+        run: (o = {}) => runScript(fake, renderMachineChecksScript({
             memberName: "etcd-1", dataDir: path.join(fake.dir, "etcd"), walDir: path.join(fake.dir, "etcd-wal"),
             walFsyncP99Ms: 10, waive: {}, requiredDataBytes: 1024, record, ...o,
         })),

@@ -1,6 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { SIZES, Size, Tier, loadTiers } from "../../sizing";
+import { sha256 } from "../digest";
+import { ETCD_RELEASE_SHA256 } from "../etcdChecksums";
+import { SHA256_HEX, expectedSha256, pinnedSummary } from "../releaseChecksums";
 import { DEFAULT_ETCD_VERSION, checkVersion, parseVersion } from "../versions";
 import { isDnsName, isIp } from "./net";
 import { unusableEtcdDir, isInside } from "./paths";
@@ -27,6 +30,8 @@ export interface ClusterConfig {
     etcdDownloadUrl: string;
     /** Absolute path of a local release tarball uploaded instead of downloading. */
     etcdArchive?: string;
+    /** SHA-256 the release tarball must have, for versions (or builds) whose checksum is not pinned in the program. */
+    etcdSha256?: string;
     heartbeatIntervalMs: number;
     electionTimeoutMs: number;
     snapshotCount: number;
@@ -38,6 +43,10 @@ export interface ClusterConfig {
     walDir: string;
     certRotation: string;
     certValidityDays: number;
+    /** Leaf certificates are re-issued by the first update this many days before they could expire. */
+    certRenewBeforeDays: number;
+    /** The health gate fails when a member's certificate expires sooner than this. */
+    certExpiryMarginDays: number;
     caValidityDays: number;
     keyAlgorithm: KeyAlgorithm;
     extraSans: string[];
@@ -46,6 +55,8 @@ export interface ClusterConfig {
     enableV2: boolean;
     /** Checks of each machine before etcd first starts there, and the ones waived. */
     preflight: PreflightSettings;
+    /** The member whose host runs the cluster health gate (any healthy member can); undefined: the first. */
+    healthGateMember?: string;
 }
 
 /** Defaults; Pulumi.yaml declares the same values (a test keeps the two equal). */
@@ -65,21 +76,25 @@ export const CLUSTER_DEFAULTS = {
     walDir: "/var/lib/etcd-wal",
     certRotation: "0",
     certValidityDays: 365,
+    certRenewBeforeDays: 30,
+    certExpiryMarginDays: 14,
     caValidityDays: 3650,
     keyAlgorithm: "ECDSA-P256",
     enableV2: false,
 } as const;
 
 export const CLUSTER_KEYS = [
-    "nodeCount", "allowSingleMember", "size", "etcdVersion", "etcdDownloadUrl", "etcdArchive",
+    "nodeCount", "allowSingleMember", "size", "etcdVersion", "etcdDownloadUrl", "etcdArchive", "etcdSha256",
     "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
     "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays",
-    "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates", "enableV2", "preflight",
+    "certRenewBeforeDays", "certExpiryMarginDays", "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates", "enableV2",
+    "healthGateMember", "preflight",
 ] as const;
 
 export interface ClusterReadOptions {
     /** Injectable for tests. */
     fileExists?: (p: string) => boolean;
+    sha256File?: (p: string) => string;
     cwd?: string;
 }
 
@@ -87,6 +102,7 @@ export interface ClusterReadOptions {
 export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}): ClusterConfig | undefined {
     const before = r.errors.length;
     const fileExists = opts.fileExists ?? fs.existsSync;
+    const sha256File = opts.sha256File ?? ((p: string) => sha256(fs.readFileSync(p)));
     const D = CLUSTER_DEFAULTS;
 
     const allowSingleMember = r.bool("allowSingleMember", D.allowSingleMember);
@@ -109,7 +125,18 @@ export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}
     r.warnings.push(...versionCheck.warnings);
 
     const etcdDownloadUrl = (r.str("etcdDownloadUrl", D.etcdDownloadUrl) ?? "").replace(/\/+$/, "");
-    if (!/^https?:\/\/[^\s'"`$\\]+$/.test(etcdDownloadUrl)) r.bad("etcdDownloadUrl", etcdDownloadUrl, "expected an http(s) URL of a mirror laid out like the official releases (<url>/v<version>/etcd-v<version>-linux-<arch>.tar.gz and SHA256SUMS)");
+    if (!/^https:\/\/[^\s'"`$\\]+$/.test(etcdDownloadUrl)) r.bad("etcdDownloadUrl", etcdDownloadUrl, "expected an https URL of a mirror laid out like the official releases (<url>/v<version>/etcd-v<version>-linux-<arch>.tar.gz); plain http is refused");
+
+    let etcdSha256 = r.str("etcdSha256")?.trim().toLowerCase() || undefined;
+    if (etcdSha256 !== undefined && !SHA256_HEX.test(etcdSha256)) {
+        r.bad("etcdSha256", etcdSha256, "expected the 64 hex digits of a SHA-256 (as in a release's SHA256SUMS)");
+        etcdSha256 = undefined;
+    } else if (etcdSha256 === undefined && !versionCheck.error && !ETCD_RELEASE_SHA256[etcdVersion]) {
+        r.missing("etcdSha256", `etcd ${etcdVersion} has no checksum pinned in this program (pinned: ${pinnedSummary()}), ` +
+            `and a checksum from the download mirror proves nothing; set it to the SHA-256 of etcd-v${etcdVersion}-linux-<arch>.tar.gz checked against a source you trust (\`pulumi config set etcdSha256 <hex>\`)`);
+    } else if (etcdSha256 !== undefined && ETCD_RELEASE_SHA256[etcdVersion] && !Object.values(ETCD_RELEASE_SHA256[etcdVersion]).includes(etcdSha256)) {
+        r.warnings.push(`${PROJECT}:etcdSha256 is not the published checksum of any etcd ${etcdVersion} release tarball: the archive installed is not the official release`);
+    }
 
     let etcdArchive = r.str("etcdArchive");
     if (etcdArchive) {
@@ -118,6 +145,15 @@ export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}
         if (!fileExists(etcdArchive)) r.bad("etcdArchive", etcdArchive, "the file does not exist; expected the path of an official release tarball etcd-v<version>-linux-<arch>.tar.gz");
         else if (!m) r.bad("etcdArchive", etcdArchive, "expected an official release tarball named etcd-v<version>-linux-<amd64|arm64>.tar.gz");
         else if (m[1] !== etcdVersion) r.bad("etcdArchive", etcdArchive, `the archive holds etcd ${m[1]} but ${PROJECT}:etcdVersion is ${etcdVersion}; they must match`);
+        else {
+            const expected = expectedSha256(etcdVersion, etcdSha256)[m[2] as "amd64" | "arm64"];
+            const actual = sha256File(etcdArchive);
+            if (expected === undefined) r.bad("etcdArchive", etcdArchive, `no checksum of etcd ${etcdVersion} for ${m[2]} is pinned in this program; set ${PROJECT}:etcdSha256`);
+            else if (actual !== expected) {
+                r.bad("etcdArchive", etcdArchive, `its SHA-256 is ${actual}, but ${etcdSha256 ? `${PROJECT}:etcdSha256` : `the published checksum of ${m[0]}`} is ${expected}: ` +
+                    "the file is not the release it is named after");
+            }
+        }
     } else {
         etcdArchive = undefined;
     }
@@ -169,6 +205,14 @@ export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}
     if (certValidityDays !== undefined && caValidityDays !== undefined && certValidityDays > caValidityDays) {
         r.bad("certValidityDays", certValidityDays, `it must not exceed ${PROJECT}:caValidityDays (${caValidityDays})`);
     }
+    const certRenewBeforeDays = r.int("certRenewBeforeDays", D.certRenewBeforeDays, 1, 36500, "allowed: whole days, at least 1");
+    if (certRenewBeforeDays !== undefined && certValidityDays !== undefined && certRenewBeforeDays >= certValidityDays) {
+        r.bad("certRenewBeforeDays", certRenewBeforeDays, `it must be below ${PROJECT}:certValidityDays (${certValidityDays}), or certificates would be renewed on every update`);
+    }
+    const certExpiryMarginDays = r.int("certExpiryMarginDays", D.certExpiryMarginDays, 0, 36500, "allowed: whole days, 0 or more");
+    if (certExpiryMarginDays !== undefined && certRenewBeforeDays !== undefined && certExpiryMarginDays >= certRenewBeforeDays) {
+        r.bad("certExpiryMarginDays", certExpiryMarginDays, `it must be below ${PROJECT}:certRenewBeforeDays (${certRenewBeforeDays}): certificates are renewed that long before expiry, so a larger margin fails healthy clusters`);
+    }
     const keyAlgorithm = r.str("keyAlgorithm", D.keyAlgorithm);
     if (!(KEY_ALGORITHMS as readonly string[]).includes(keyAlgorithm ?? "")) r.bad("keyAlgorithm", keyAlgorithm, `allowed: ${KEY_ALGORITHMS.join(", ")}`);
 
@@ -183,16 +227,20 @@ export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}
         return ok;
     }) as string[];
 
+    const healthGateMember = r.str("healthGateMember") || undefined;
+    if (healthGateMember !== undefined && !LABEL.test(healthGateMember)) r.bad("healthGateMember", healthGateMember, "expected the name of a member");
+
     const preflight = readPreflight(r);
 
     if (r.errors.length > before || !tier || !preflight) return undefined;
     return {
         nodeCount: nodeCount!, allowSingleMember, size: size as Size, tier,
-        etcdVersion, etcdDownloadUrl, etcdArchive,
+        etcdVersion, etcdDownloadUrl, etcdArchive, etcdSha256,
         heartbeatIntervalMs: heartbeatIntervalMs!, electionTimeoutMs: electionTimeoutMs!, snapshotCount: snapshotCount!,
         quotaBackendBytes: quotaBackendBytes!, autoCompactionMode: autoCompactionMode as "periodic" | "revision",
         autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
         certRotation, certValidityDays: certValidityDays!, caValidityDays: caValidityDays!,
-        keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, enableV2, preflight,
+        certRenewBeforeDays: certRenewBeforeDays!, certExpiryMarginDays: certExpiryMarginDays!,
+        keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, enableV2, healthGateMember, preflight,
     };
 }

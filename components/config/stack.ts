@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_TARGET, TARGET_KEYS, TargetConfig, readTarget } from "../targets";
+import { SIZES, Size, loadTiers } from "../../sizing";
+import { DEFAULT_TARGET, TARGET_KEYS, TargetConfig, memberNames, readTarget } from "../targets";
 import { CLUSTER_DEFAULTS, CLUSTER_KEYS, ClusterConfig, ClusterReadOptions, readClusterConfig } from "./etcd";
 import { ConfigReader, PROJECT, RawConfig } from "./reader";
 
@@ -15,14 +16,20 @@ export function validateConfig(raw: RawConfig, opts: ClusterReadOptions & { sshK
     const r = new ConfigReader(raw, new Set(opts.sshKeySet ? ["sshPrivateKey"] : []));
     const config = readClusterConfig(r, opts);
     // The target checks its machine count against nodeCount even when another cluster key is wrong.
-    const nodeCount = config?.nodeCount ?? new ConfigReader(raw).int("nodeCount", CLUSTER_DEFAULTS.nodeCount, 1, 7, "");
-    const target = readTarget(r, { nodeCount });
+    const quiet = new ConfigReader(raw);
+    const nodeCount = config?.nodeCount ?? quiet.int("nodeCount", CLUSTER_DEFAULTS.nodeCount, 1, 7, "");
+    const size = config?.size ?? quiet.str("size", CLUSTER_DEFAULTS.size);
+    const tier = config?.tier ?? ((SIZES as readonly unknown[]).includes(size) ? loadTiers()[size as Size] : undefined);
+    const target = readTarget(r, { nodeCount, tier, size });
+    if (config?.healthGateMember && target && !memberNames(target, config.nodeCount).includes(config.healthGateMember)) {
+        r.bad("healthGateMember", config.healthGateMember, `expected the name of a member (${memberNames(target, config.nodeCount).join(", ")})`);
+    }
     if (r.errors.length) return { errors: r.errors, warnings: r.warnings };
     return { config, target, errors: r.errors, warnings: r.warnings };
 }
 
 /** Reads the stack's configuration; throws one error listing every problem, so nothing is registered on bad input. */
-export function loadStackConfig(): { config: ClusterConfig; target: TargetConfig; sshPrivateKey: pulumi.Output<string> } {
+export function loadStackConfig(): { config: ClusterConfig; target: TargetConfig; sshPrivateKey?: pulumi.Output<string> } {
     const cfg = new pulumi.Config(PROJECT);
     const raw: RawConfig = {};
     for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
@@ -32,5 +39,5 @@ export function loadStackConfig(): { config: ClusterConfig; target: TargetConfig
     if (!result.config || !result.target) {
         throw new pulumi.RunError(`invalid stack configuration (${result.errors.length} problem${result.errors.length > 1 ? "s" : ""}):\n  - ${result.errors.join("\n  - ")}`);
     }
-    return { config: result.config, target: result.target, sshPrivateKey: sshPrivateKey! };
+    return { config: result.config, target: result.target, sshPrivateKey };
 }

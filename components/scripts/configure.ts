@@ -1,3 +1,4 @@
+import { DEFRAG } from "../defrag";
 import { HostFile } from "../fileBundle";
 import { CONFIG_DIR, PKI_DIR, STATE_DIR } from "../layout";
 import { shq } from "./remote";
@@ -11,6 +12,37 @@ export interface ConfigureOptions {
     /** Arrive on standard input (see fileBundle.ts): keys and certificates. */
     stdinFiles: Array<Omit<HostFile, "content"> & { fingerprint: string }>;
 }
+
+/**
+ * Replaces a file atomically, only when its content, mode or owner differ. The new content is complete and on disk
+ * (fsync) before the rename, and the rename itself is synced; content that fails to decode changes nothing.
+ * Expects `changed` and `tmp` to exist (the caller's trap removes a leftover temporary copy).
+ */
+export const WRITE_FILE = `write_file() { # path mode owner [base64] < content
+  local path=$1 mode=$2 owner=$3
+  tmp=$(mktemp "$path.XXXXXX")
+  if [ "\${4:-}" = base64 ]; then
+    if ! base64 -d > "$tmp" || [ ! -s "$tmp" ]; then
+      echo "$path: the content on standard input is not valid base64; nothing was changed" >&2
+      exit 1
+    fi
+  else
+    cat > "$tmp"
+  fi
+  chown "$owner" "$tmp"
+  chmod "$mode" "$tmp"
+  if [ -f "$path" ] && cmp -s "$tmp" "$path" && [ "$(stat -c '%a %U:%G' "$path")" = "$(stat -c '%a %U:%G' "$tmp")" ]; then
+    rm -f "$tmp"
+    tmp=""
+    return 0
+  fi
+  sync -- "$tmp"
+  mv -f "$tmp" "$path"
+  tmp=""
+  sync -- "$(dirname -- "$path")"
+  echo "updated $path"
+  changed=1
+}`;
 
 /**
  * Brings a host's etcd user, directories and files to the declared state. A file is replaced (atomically) only when
@@ -28,22 +60,7 @@ changed=0
 # A temporary copy (perhaps of a key) must not outlive a failed run.
 tmp=""
 trap 'rm -f "$tmp"' EXIT
-write_file() { # path mode owner < content
-  local path=$1 mode=$2 owner=$3
-  tmp=$(mktemp "$path.XXXXXX")
-  cat > "$tmp"
-  chown "$owner" "$tmp"
-  chmod "$mode" "$tmp"
-  if [ -f "$path" ] && cmp -s "$tmp" "$path" && [ "$(stat -c '%a %U:%G' "$path")" = "$(stat -c '%a %U:%G' "$tmp")" ]; then
-    rm -f "$tmp"
-    tmp=""
-    return 0
-  fi
-  mv -f "$tmp" "$path"
-  tmp=""
-  echo "updated $path"
-  changed=1
-}
+${WRITE_FILE}
 ensure_dir() { # path mode owner
   if [ ! -d "$1" ]; then install -d -m "$2" -o "\${3%:*}" -g "\${3#*:}" "$1"; echo "created $1"; fi
   if [ "$(stat -c '%a %U:%G' "$1")" != "$2 $3" ]; then chmod "$2" "$1"; chown "$3" "$1"; echo "fixed mode and owner of $1"; fi
@@ -67,7 +84,7 @@ while read -r path mode owner data; do
     ${o.stdinFiles.map((f) => shq(f.path)).join("|")}) ;;
     *) echo "unexpected file $path on standard input" >&2; exit 1 ;;
   esac
-  write_file "$path" "$mode" "$owner" < <(printf '%s' "$data" | base64 -d)
+  write_file "$path" "$mode" "$owner" base64 <<<"$data"
   received=$((received + 1))
 done
 if [ "$received" -ne ${o.stdinFiles.length} ]; then echo "expected ${o.stdinFiles.length} files on standard input, got $received" >&2; exit 1; fi
@@ -75,6 +92,7 @@ if [ "$received" -ne ${o.stdinFiles.length} ]; then echo "expected ${o.stdinFile
 ${inline}
 if [ "$changed" -eq 1 ]; then systemctl daemon-reload; fi
 if ! systemctl is-enabled --quiet etcd.service; then systemctl enable --quiet etcd.service; echo "enabled etcd.service"; fi
+if ! systemctl is-enabled --quiet ${DEFRAG.timerUnit}; then systemctl enable --now --quiet ${DEFRAG.timerUnit}; echo "enabled ${DEFRAG.timerUnit}"; fi
 if [ "$changed" -eq 0 ]; then echo "${o.memberName}: configuration is up to date"; fi
 `;
 }

@@ -67,15 +67,62 @@ wait_for() { # seconds command...
 `;
 }
 
+export interface GateOptions extends HealthOptions {
+    timeoutSeconds: number;
+    /** Peer URLs of every member: their certificates are read there. */
+    peerUrls: string[];
+    /** Fail when a certificate expires within this many days. */
+    expiryMarginDays: number;
+}
+
+/** host:port of an https URL, as openssl's -connect takes it (IPv6 stays bracketed). */
+function hostPort(url: string): string {
+    return url.replace(/^https:\/\//, "");
+}
+
+/**
+ * Reads the certificate every member serves on its client port (presenting this member's server certificate) and
+ * on its peer port (presenting its peer certificate), plus the CA, and reports the earliest expiry; fails when that is
+ * closer than the margin.
+ */
+export function certificateExpiryCheck(o: GateOptions): string {
+    return `served_end() { # host:port cert key: the served certificate's notAfter, in seconds since the epoch
+  local out
+  out=$(timeout 15 openssl s_client -connect "$1" -cert "$2" -key "$3" -CAfile ${PKI.ca} -verify_return_error </dev/null 2>/dev/null) || return 1
+  date -d "$(openssl x509 -noout -enddate <<<"$out" | cut -d= -f2)" +%s
+}
+certificate_expiry() {
+  local now end earliest what target hp cert key days
+  if ! command -v openssl >/dev/null; then echo "openssl is needed on this host to read the members' certificate expiry; install it" >&2; return 1; fi
+  now=$(date +%s)
+  earliest=$(date -d "$(openssl x509 -noout -enddate -in ${PKI.ca} | cut -d= -f2)" +%s)
+  what="the CA"
+  for target in ${[...o.endpoints.map((u) => `${hostPort(u)}=${PKI.serverCert}=${PKI.serverKey}`), ...o.peerUrls.map((u) => `${hostPort(u)}=${PKI.peerCert}=${PKI.peerKey}`)].map(shq).join(" ")}; do
+    IFS='=' read -r hp cert key <<<"$target"
+    if ! end=$(served_end "$hp" "$cert" "$key"); then echo "cannot read the certificate served on $hp" >&2; return 1; fi
+    if [ "$end" -lt "$earliest" ]; then earliest=$end; what="the certificate served on $hp"; fi
+  done
+  days=$(( (earliest - now) / 86400 ))
+  echo "earliest certificate expiry: $(date -u -d "@$earliest" +%Y-%m-%dT%H:%M:%SZ), $what, in $days days"
+  if [ $(( earliest - now )) -lt $(( ${o.expiryMarginDays} * 86400 )) ]; then
+    echo "$what expires in $days days, within etcd-cluster:certExpiryMarginDays (${o.expiryMarginDays}); run pulumi up to renew it, or change etcd-cluster:certRotation" >&2
+    return 1
+  fi
+}
+`;
+}
+
 /** The cluster health gate: waits (bounded) for a healthy cluster, or fails the update saying what is wrong. */
-export function renderGateScript(o: HealthOptions & { timeoutSeconds: number }): string {
+export function renderGateScript(o: GateOptions): string {
     return `set -euo pipefail
 ${healthLibrary(o)}
+${certificateExpiryCheck(o)}
 if ! wait_for ${o.timeoutSeconds} cluster_problems; then
   echo "etcd cluster is not healthy after ${o.timeoutSeconds}s: $(cluster_problems || true)" >&2
   exit 1
 fi
 ctl "$endpoints" endpoint status -w table
 echo "etcd cluster is healthy: $expected_members members, one leader, one raft term, no alarms"
+certificate_expiry
 `;
 }

@@ -1,8 +1,10 @@
+import { RELEASE_ARCHES } from "../etcdChecksums";
 import { installDir, UPLOAD_DIR } from "../layout";
+import { ExpectedSha256 } from "../releaseChecksums";
 import { shq } from "./remote";
 
 export type InstallSource =
-    | { kind: "download"; baseUrl: string }
+    | { kind: "download"; baseUrl: string; sha256: ExpectedSha256 }
     | { kind: "archive"; fileName: string; sha256: string };
 
 /** Where an uploaded archive lands on the host. */
@@ -11,26 +13,25 @@ export function uploadedArchivePath(fileName: string): string {
 }
 
 /**
- * Installs etcd, etcdctl and etcdutl into a directory of their own version, verified by SHA-256 (against the
- * release's published SHA256SUMS, or the hash of the archive we uploaded). Does nothing when that version is there.
+ * Installs etcd, etcdctl and etcdutl into a directory of their own version, verified by SHA-256 against a checksum
+ * that never comes from the mirror (pinned in the program or given in config). Does nothing when that version is
+ * there. Downloads use https only, redirects included; wget is refused because it cannot be held to that.
+ * The tarball is checked and unpacked only in a directory no one else can write.
  */
 export function renderInstallScript(version: string, source: InstallSource): string {
     const dir = installDir(version);
     const fetch = source.kind === "download"
         ? `base=${shq(source.baseUrl)}
-fetch() {
-  if command -v curl >/dev/null; then curl -fsSL --retry 3 --connect-timeout 15 -o "$2" "$1"
-  elif command -v wget >/dev/null; then wget -q --tries=3 --timeout=15 -O "$2" "$1"
-  else echo "neither curl nor wget is installed; install one, or set etcd-cluster:etcdArchive" >&2; return 1
-  fi
-}
-fetch "$base/v$version/$name.tar.gz" "$tmp/$name.tar.gz"
-fetch "$base/v$version/SHA256SUMS" "$tmp/SHA256SUMS"
-grep -E "  $name\\.tar\\.gz\$" "$tmp/SHA256SUMS" > "$tmp/expected" || { echo "$name.tar.gz is not listed in SHA256SUMS" >&2; exit 1; }
-(cd "$tmp" && sha256sum --check --strict --quiet expected)`
+case "$arch" in
+${RELEASE_ARCHES.map((arch) => `  ${arch}) expected=${shq(source.sha256[arch] ?? "")} ;;`).join("\n")}
+esac
+if [ -z "$expected" ]; then echo "no SHA-256 of $name.tar.gz is pinned for etcd $version; set etcd-cluster:etcdSha256" >&2; exit 1; fi
+if ! command -v curl >/dev/null; then echo "curl is needed to download etcd over https only; install it, or set etcd-cluster:etcdArchive" >&2; exit 1; fi
+curl --proto =https --proto-redir =https --tlsv1.2 -fsSL --retry 3 --connect-timeout 15 -o "$tmp/$name.tar.gz" "$base/v$version/$name.tar.gz"`
         : `archive=${shq(uploadedArchivePath(source.fileName))}
+expected=${shq(source.sha256)}
 case "$archive" in *"-linux-$arch.tar.gz") ;; *) echo "$archive does not match this host's architecture ($arch)" >&2; exit 1 ;; esac
-echo ${shq(`${source.sha256}  ${uploadedArchivePath(source.fileName)}`)} | sha256sum --check --strict --quiet
+# Copied before it is checked: the upload directory is writable by others, the copy is not.
 cp "$archive" "$tmp/$name.tar.gz"`;
     return `set -euo pipefail
 version=${shq(version)}
@@ -63,6 +64,7 @@ name="etcd-v$version-linux-$arch"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ${fetch}
+echo "$expected  $tmp/$name.tar.gz" | sha256sum --check --strict --quiet
 tar -xzf "$tmp/$name.tar.gz" -C "$tmp"
 [ -x "$tmp/$name/etcd" ] || { echo "$name.tar.gz has no $name/etcd" >&2; exit 1; }
 is_version "$tmp/$name/etcd" || { echo "the archive's etcd is not version $version" >&2; exit 1; }

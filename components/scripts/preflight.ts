@@ -53,7 +53,7 @@ export function parsePreflightFigures(stdout: string): PreflightFigures | undefi
  * The figures are recorded on the machine: later runs repeat them without measuring again, so the checks run once
  * per machine (a replaced or rebuilt machine is checked again), and never gate a member that already runs.
  */
-export function renderPreflightScript(o: PreflightOptions): string {
+export function renderMachineChecksScript(o: PreflightOptions): string {
     const waived = (check: PreflightCheck) => o.waive[check] !== undefined ? 1 : 0;
     return `set -euo pipefail
 shopt -s inherit_errexit

@@ -1,19 +1,25 @@
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalIp, isIp, parsePort, unusableMemberIp } from "../config/net";
 import { ConfigReader, PROJECT } from "../config/reader";
+import { canonicalHostKey } from "../config/sshKeys";
 import { Machine } from "./machine";
 
 /** The `hosts` target: machines that already exist. It creates nothing; it only says how to reach them. */
 
 export interface HostSpec {
-    name: string; address: string; user: string; port: number;
+    name: string;
+    address: string;
+    user: string;
+    port: number;
+    /** The host's SSH public key: every connection verifies it, so no one in the network path receives the keys sent. */
+    hostKey: string;
     /** Block devices for etcd's data and WAL (stable paths such as /dev/disk/by-id/...). */
     dataDevice?: string; walDevice?: string;
 }
 export interface HostsTarget { kind: "hosts"; hosts: HostSpec[] }
 
 export const HOSTS_KEYS = ["hosts"] as const;
-const HOST_FIELDS = ["name", "address", "user", "port", "dataDevice", "walDevice"] as const;
+const HOST_FIELDS = ["name", "address", "user", "port", "hostKey", "dataDevice", "walDevice"] as const;
 const DEVICE_PATH = /^\/dev\/[A-Za-z0-9._:+@\/-]*[A-Za-z0-9._:+@-]$/;
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -22,15 +28,15 @@ export function readHostsTarget(r: ConfigReader, cluster: { nodeCount?: number }
     const hosts: HostSpec[] = [];
     const rawHosts = r.list("hosts");
     if (rawHosts) {
-        if (rawHosts.length === 0) r.missing("hosts", "the hosts target needs one entry { name, address, user?, port?, dataDevice?, walDevice? } per member");
+        if (rawHosts.length === 0) r.missing("hosts", "the hosts target needs one entry { name, address, hostKey, user?, port?, dataDevice?, walDevice? } per member");
         const names = new Set<string>();
         const addresses = new Set<string>();
         rawHosts.forEach((h, i) => {
             const key = `hosts[${i}]`;
-            if (typeof h !== "object" || h === null || Array.isArray(h)) { r.bad(key, h, "expected { name, address, user?, port?, dataDevice?, walDevice? }"); return; }
+            if (typeof h !== "object" || h === null || Array.isArray(h)) { r.bad(key, h, "expected { name, address, hostKey, user?, port?, dataDevice?, walDevice? }"); return; }
             const entry = h as Record<string, unknown>;
             let ok = r.knownKeys(key, entry, HOST_FIELDS);
-            const { name, address, user = "root", port = 22 } = entry;
+            const { name, address, hostKey, user = "root", port = 22 } = entry;
             if (typeof name !== "string" || !LABEL.test(name)) { r.bad(`${key}.name`, name, "expected a DNS-1123 label: lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit"); ok = false; }
             else if (names.has(name)) { r.bad(`${key}.name`, name, "host names must be unique"); ok = false; }
             let canonical: string | undefined;
@@ -45,11 +51,17 @@ export function readHostsTarget(r: ConfigReader, cluster: { nodeCount?: number }
             if (typeof user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) { r.bad(`${key}.user`, user, "expected a login name"); ok = false; }
             const portNumber = parsePort(port);
             if (portNumber === undefined) { r.bad(`${key}.port`, port, "expected a port number 1-65535 in plain digits"); ok = false; }
+            const hostKeyLine = canonicalHostKey(hostKey);
+            if (!hostKeyLine) {
+                r.bad(`${key}.hostKey`, hostKey ?? null, "expected the host's SSH public key as one line, e.g. `ssh-ed25519 AAAA...`: read it on the host's console " +
+                    "(`cat /etc/ssh/ssh_host_ed25519_key.pub`) or take it from `ssh-keyscan -t ed25519 <address>` and compare its fingerprint (`ssh-keygen -lf`) with the console's");
+                ok = false;
+            }
             const devices = hostDevices(r, key, entry);
             if (!devices) ok = false;
             if (typeof name === "string") names.add(name);
             if (canonical) addresses.add(canonical);
-            if (ok) hosts.push({ name: name as string, address: canonical!, user: user as string, port: portNumber!, ...devices });
+            if (ok) hosts.push({ name: name as string, address: canonical!, user: user as string, port: portNumber!, hostKey: hostKeyLine!, ...devices });
         });
         if (cluster.nodeCount !== undefined && rawHosts.length > 0 && rawHosts.length !== cluster.nodeCount) {
             r.bad("nodeCount", cluster.nodeCount, `it must equal the number of entries in ${PROJECT}:hosts (${rawHosts.length})`);
@@ -85,8 +97,9 @@ export function hostMachines(target: HostsTarget, sshPrivateKey: pulumi.Input<st
         name: h.name,
         address: h.address,
         user: h.user,
-        connection: { host: h.address, port: h.port, user: h.user, privateKey: sshPrivateKey, dialErrorLimit: 10, perDialTimeout: 15 },
-        identity: `${h.user}@${h.address}:${h.port}`,
+        connection: { host: h.address, port: h.port, user: h.user, privateKey: sshPrivateKey, hostKey: h.hostKey, dialErrorLimit: 10, perDialTimeout: 15 },
+        // A rebuilt host has a new host key: every step runs again on it.
+        identity: `${h.user}@${h.address}:${h.port} ${h.hostKey}`,
         dataDevice: h.dataDevice,
         walDevice: h.walDevice,
     }));

@@ -18,4 +18,10 @@ export interface Machine {
     walDevice?: pulumi.Input<string>;
     /** Resources that must exist before anything runs on the machine (instance, disk attachments, firewall). */
     dependsOn?: pulumi.Resource[];
+    /**
+     * For machines the engine itself replaces or restarts (cloud instances): the cluster calls this once per machine,
+     * in restart order, before building its member, with the previous member's last step (undefined for the first).
+     * The target makes its own changes to the machine wait for that step, so they roll one member at a time.
+     */
+    holdChangesUntil?: (previous: pulumi.Resource | undefined) => void;
 }

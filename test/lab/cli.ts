@@ -74,7 +74,7 @@ async function main(): Promise<void> {
             return;
     }
     const t0 = Date.now();
-    const lab = await labUp({ count: args.nodes, dir: DIR, log, disks: args.disks });
+    const lab = await labUp({ count: args.nodes, dir: DIR, log, disks: args.disks, onFresh: () => forgetDeployments(DIR) });
     if (args.action === "hosts") {
         console.log(`hosts (reach them inside: ip netns exec ${lab.netns} ...; ssh key ${lab.sshKey}):`);
         for (const h of lab.hosts) console.log(`  ${h.name} ${h.address}`);

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { LabHosts } from "./hosts";
@@ -20,7 +21,13 @@ export interface ClusterInfo {
     etcdctl: string;
 }
 
-export interface DeployResult { info: ClusterInfo; outputs: Record<string, unknown>; seconds: number }
+export interface DeployResult {
+    info: ClusterInfo;
+    outputs: Record<string, unknown>;
+    seconds: number;
+    /** What the run did to resources: the runtime's "+", "~", "+-" and "-" lines (unchanged ones are left out). */
+    changes: string[];
+}
 
 /**
  * The lab's hosts are containers on a shared development machine: their clock is this machine's kernel clock and
@@ -41,6 +48,9 @@ export function labConfig(lab: LabHosts, extra: Record<string, unknown> = {}): R
         sshPrivateKey: fs.readFileSync(lab.sshKey, "utf8"),
         etcdVersion: lab.etcdVersion,
         etcdArchive: lab.etcdArchive,
+        // The lab's archive is built from Debian's packages, not the official release: its checksum is vouched for
+        // here, the way a user vouches for a build of their own.
+        etcdSha256: createHash("sha256").update(fs.readFileSync(lab.etcdArchive)).digest("hex"),
         ...extra,
     };
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [`etcd-cluster:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
@@ -94,7 +104,8 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         child.on("error", reject);
         child.on("close", (c) => { if (tail) log(tail); resolve(c ?? 1); });
     });
-    if (code !== 0) throw new Error(`deployment failed (exit ${code}):\n${lines.filter((l) => !/^(\+-|[+~=-]) /.test(l)).slice(-40).join("\n")}`);
+    const step = /^(\+-|[+~=-]) /;
+    if (code !== 0) throw new Error(`deployment failed (exit ${code}):\n${lines.filter((l) => !step.test(l)).slice(-40).join("\n")}`);
 
     const outputs = JSON.parse(fs.readFileSync(outputsFile, "utf8")) as Record<string, unknown>;
     const write = (name: string, content: unknown, mode: number) => {
@@ -115,7 +126,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         etcdctl: labEtcdctl(lab, opts.dir),
     };
     fs.writeFileSync(path.join(opts.dir, "cluster.json"), JSON.stringify(info, null, 2) + "\n");
-    return { info, outputs, seconds: (Date.now() - started) / 1000 };
+    return { info, outputs, seconds: (Date.now() - started) / 1000, changes: lines.filter((l) => step.test(l) && !l.startsWith("= ")) };
 }
 
 /** Removes what deployments left in the lab dir (keys and certificates, outputs, cluster.json); the cache stays. */

@@ -5,15 +5,16 @@ import { execFile, spawnSync } from "node:child_process";
 import { ClusterInfo, etcdctl, etcdctlCommand, EtcdctlOptions } from "./deploy";
 
 /** Runs `command` on a lab host as the deploy user; fails the test on a non-zero exit. */
-export function ssh(info: ClusterInfo, address: string, command: string): string {
-    const r = sshTry(info, address, command);
+export function ssh(info: ClusterInfo, address: string, command: string, input?: string | Buffer): string {
+    const r = sshTry(info, address, command, input);
     assert.equal(r.status, 0, `ssh ${address} ${command}: ${r.stderr}`);
     return r.stdout.trim();
 }
 
-export function sshTry(info: ClusterInfo, address: string, command: string): { status: number; stdout: string; stderr: string } {
+/** `input` goes to the command's standard input (file contents, keys: never in the command line). */
+export function sshTry(info: ClusterInfo, address: string, command: string, input?: string | Buffer): { status: number; stdout: string; stderr: string } {
     const r = spawnSync("ip", ["netns", "exec", info.netns, "ssh", "-i", info.sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `${info.sshUser}@${address}`, "--", command], { encoding: "utf8" });
+        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `${info.sshUser}@${address}`, "--", command], { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
     return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -49,6 +50,22 @@ export function etcdctlAsync(info: ClusterInfo, args: string[], opts: EtcdctlOpt
         const [file, argv] = etcdctlCommand(info, args, opts);
         execFile(file, argv, { timeout: 15000 }, (e) => resolve(e ? 1 : 0));
     });
+}
+
+/**
+ * Each member's last restart (left active, active again) ended before the next member's began. The hosts share this
+ * machine's kernel, so their monotonic clocks agree. Returns the windows for the log.
+ */
+export function assertRestartedOneAtATime(info: ClusterInfo): string {
+    const windows = info.members.map((m) => {
+        const props = new Map(ssh(info, m.address, "systemctl show -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic etcd.service")
+            .split("\n").map((l) => l.split("=") as [string, string]));
+        return { name: m.name, down: Number(props.get("ActiveExitTimestampMonotonic")), up: Number(props.get("ActiveEnterTimestampMonotonic")) };
+    });
+    for (let i = 1; i < windows.length; i++) {
+        assert.ok(windows[i].down > windows[i - 1].up, `${windows[i].name} went down only after ${windows[i - 1].name} was back`);
+    }
+    return windows.map((w) => `${w.name} ${(w.down / 1000).toFixed(0)}-${(w.up / 1000).toFixed(0)}`).join(", ");
 }
 
 export interface WriterReport { acked: string[]; failed: number; longestGapMs: number }

@@ -1,11 +1,13 @@
 // An etcd release tarball in the official layout (etcd-vX.Y.Z-linux-amd64/{etcd,etcdctl,etcdutl}), made from
-// Debian sid's etcd packages because the lab can reach Debian mirrors but not GitHub releases.
+// Debian's etcd packages because the lab can reach Debian mirrors but not GitHub releases. Each Debian suite ships
+// one etcd version (trixie 3.5.16, sid 3.5.30 in late 2026): two real versions for upgrade tests.
 import { copyFileSync, chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "./hosts-run";
 import { debianMirror } from "./image-mirror";
 
-const SUITE = "sid";
+/** The suite whose etcd the lab deploys unless a test asks for another. */
+export const DEFAULT_SUITE = "sid";
 const PACKAGES = ["etcd-server", "etcd-client"];
 const BINARIES = ["etcd", "etcdctl", "etcdutl"];
 const ARCHIVE_NAME = /^etcd-v(\d+\.\d+\.\d+)-linux-amd64\.tar\.gz$/;
@@ -33,6 +35,12 @@ function upstreamVersion(debVersion: string): string {
     return m[1];
 }
 
+// One directory per suite: the suite is all a caller knows before the package index says which version it ships.
+function suiteCacheDir(cacheDir: string, suite: string): string {
+    if (!/^[a-z][a-z0-9-]*$/.test(suite)) throw new Error(`Debian suite "${suite}": expected a suite name such as trixie or sid`);
+    return join(cacheDir, `etcd-archive-${suite}`);
+}
+
 function cachedArchive(cacheDir: string): EtcdArchive | undefined {
     if (!existsSync(cacheDir)) return undefined;
     for (const f of readdirSync(cacheDir)) {
@@ -42,21 +50,24 @@ function cachedArchive(cacheDir: string): EtcdArchive | undefined {
     return undefined;
 }
 
-export async function ensureEtcdArchive(cacheDir: string): Promise<EtcdArchive> {
+/** The release tarball of the etcd that Debian `suite` ships, built once and cached per suite. */
+export async function ensureEtcdArchive(cache: string, suite = DEFAULT_SUITE): Promise<EtcdArchive> {
+    const cacheDir = suiteCacheDir(cache, suite);
+    mkdirSync(cacheDir, { recursive: true });
     const cached = cachedArchive(cacheDir);
     if (cached) return cached;
     const work = join(cacheDir, `etcd-build.tmp-${process.pid}`);
     rmSync(work, { recursive: true, force: true });
     for (const d of ["lists/partial", "cache/archives/partial", "debs", "unpacked"]) mkdirSync(join(work, d), { recursive: true });
     try {
-        writeFileSync(join(work, "sources.list"), `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${debianMirror()} ${SUITE} main\n`);
+        writeFileSync(join(work, "sources.list"), `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${debianMirror()} ${suite} main\n`);
         const apt = aptOptions(work);
         await run("apt-get", [...apt, "update"], { timeoutMs: 5 * 60_000 });
         await run("apt-get", [...apt, "download", ...PACKAGES], { cwd: join(work, "debs"), timeoutMs: 5 * 60_000 });
         const debs = readdirSync(join(work, "debs")).filter((f) => f.endsWith(".deb"));
         for (const deb of debs) await run("dpkg-deb", ["-x", join(work, "debs", deb), join(work, "unpacked")]);
         const serverDeb = debs.find((f) => f.startsWith("etcd-server_"));
-        if (!serverDeb) throw new Error(`apt-get download etcd-server from ${SUITE} gave no package`);
+        if (!serverDeb) throw new Error(`apt-get download etcd-server from ${suite} gave no package`);
         const version = upstreamVersion(await run("dpkg-deb", ["-f", join(work, "debs", serverDeb), "Version"]));
 
         const top = `etcd-v${version}-linux-amd64`;

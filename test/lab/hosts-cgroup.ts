@@ -35,12 +35,14 @@ export function createHostCgroups(name: string): string[] {
     });
 }
 
-// Tolerates cgroups vanishing while it walks: a shutting-down container's systemd removes its own.
+// Tolerates cgroups vanishing while it walks: a shutting-down container's systemd removes its own (a cgroup being
+// removed answers ENODEV before it is gone, ENOENT after).
 function readOrNothing<T>(read: () => T, nothing: T): T {
     try {
         return read();
     } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") return nothing;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ENODEV") return nothing;
         throw e;
     }
 }

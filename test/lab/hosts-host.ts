@@ -31,7 +31,7 @@ function etcHosts(hosts: HostState[]): string {
 /** Mounts the host's root (its upper layer over the image) and boots it; `all` are the hosts /etc/hosts lists. */
 export async function startHost(dir: string, rootfs: string, publicKey: string, h: HostState, all: HostState[]): Promise<void> {
     const merged = await mountOverlay(rootfs, hostDir(dir, h.name));
-    writeHostFiles(merged, { hostname: h.name, etcHosts: etcHosts(all), authorizedKey: publicKey });
+    h.hostKey = await writeHostFiles(merged, { hostname: h.name, etcHosts: etcHosts(all), authorizedKey: publicKey });
     const extraArgs = h.disks ? await attachHostDisks(dir, h.name) : [];
     if (h.disks) writeDiskLinksUnit(merged);
     h.pid = boot({ extraArgs, name: h.name, machine: h.netns, merged, netnsPath: `/run/netns/${h.netns}`, consoleLog: join(hostDir(dir, h.name), "console.log"), cgroupProcs: createHostCgroups(h.name) });

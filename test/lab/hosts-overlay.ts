@@ -1,6 +1,6 @@
 // A host's root filesystem: an overlay of the shared image (read-only lower layer) and the host's own upper layer,
 // so hosts share one image and each keeps its own changes.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { run } from "./hosts-run";
@@ -14,8 +14,9 @@ export async function mountOverlay(rootfs: string, hostDir: string): Promise<str
     return merged;
 }
 
-// Written through the merged view so the files land in the upper layer with the image's directory modes.
-export function writeHostFiles(merged: string, files: HostFiles): void {
+// Written through the merged view so the files land in the upper layer with the image's directory modes. Each host
+// gets an SSH host key of its own (the image's would be shared by every host); returns its public key line.
+export async function writeHostFiles(merged: string, files: HostFiles): Promise<string> {
     writeFileSync(join(merged, "etc/hostname"), `${files.hostname}\n`);
     writeFileSync(join(merged, "etc/hosts"), files.etcHosts);
     // Distinct machine ids keep journald and anything keyed on them apart between hosts.
@@ -25,6 +26,12 @@ export function writeHostFiles(merged: string, files: HostFiles): void {
     chmodSync(ssh, 0o700);
     writeFileSync(join(ssh, "authorized_keys"), files.authorizedKey, { mode: 0o600 });
     chmodSync(join(ssh, "authorized_keys"), 0o600);
+    const sshd = join(merged, "etc/ssh");
+    for (const f of readdirSync(sshd).filter((n) => n.startsWith("ssh_host_"))) rmSync(join(sshd, f));
+    const hostKey = join(sshd, "ssh_host_ed25519_key");
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", files.hostname, "-f", hostKey]);
+    writeFileSync(join(sshd, "sshd_config.d/host-key.conf"), "HostKey /etc/ssh/ssh_host_ed25519_key\n");
+    return readFileSync(`${hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
 }
 
 // Mount points in /proc/self/mountinfo escape space, tab, newline and backslash as octal.

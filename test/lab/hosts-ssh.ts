@@ -28,7 +28,8 @@ export async function waitForSsh(netns: string, key: string, address: string, de
     for (; ;) {
         if (!alive()) return "exited";
         if (Date.now() >= deadline) return "timeout";
-        if ((await labSsh(netns, key, address, "true", 5_000)).code === 0) return "up";
+        // Generous per attempt: on a loaded machine one ssh login can take several seconds.
+        if ((await labSsh(netns, key, address, "true", 20_000)).code === 0) return "up";
         await new Promise((r) => setTimeout(r, 250));
     }
 }

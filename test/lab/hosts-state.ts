@@ -7,6 +7,8 @@ export interface HostState {
     address: string;
     netns: string;
     pid?: number;
+    /** The host's SSH public key line, made when the host was created or rebuilt. */
+    hostKey?: string;
     /** killed (labKill): no container, files or network namespace until labRebuild */
     lost?: boolean;
     /** has data and WAL disks (hosts-disks.ts) */

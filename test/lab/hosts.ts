@@ -16,7 +16,8 @@ import { createKey, labSsh } from "./hosts-ssh";
 import { HostState, LabState, readState, removeState, writeState } from "./hosts-state";
 import { LAB_NETNS, assertIsolated, assertOutsideLab, createHostNetns, createLabNetns, deleteNetns, hostAddress, hostNetns, labNamespaces, netnsPids, releaseNetnsDir } from "./netns";
 
-export interface LabHost { name: string; address: string; dataDevice?: string; walDevice?: string; }
+/** hostKey: the host's SSH public key line (`ssh-ed25519 AAAA...`), made when the host was created. */
+export interface LabHost { name: string; address: string; hostKey: string; dataDevice?: string; walDevice?: string; }
 
 export interface LabHosts {
     netns: string;
@@ -36,7 +37,7 @@ function seconds(since: number): string {
 }
 
 function labHost(h: HostState): LabHost {
-    return { name: h.name, address: h.address, ...(h.disks ? { dataDevice: labDiskLink("data"), walDevice: labDiskLink("wal") } : {}) };
+    return { name: h.name, address: h.address, hostKey: h.hostKey ?? "", ...(h.disks ? { dataDevice: labDiskLink("data"), walDevice: labDiskLink("wal") } : {}) };
 }
 
 function toLabHosts(s: LabState, hosts: HostState[]): LabHosts {
@@ -110,8 +111,10 @@ async function bringUp(dir: string, count: number, disks: boolean, rootfs: strin
  * Brings up a lab of `count` hosts, or changes a running one in place: hosts that run keep running with their data,
  * hosts are added when fewer than `count` are usable (lost ones do not count). Returns `count` usable hosts to deploy
  * onto; hosts beyond them keep running until labRemoveHosts (the CLI removes them after deploying the smaller set).
+ * `onFresh` runs when every host is made anew (no lab ran): a deployment state kept from before describes machines
+ * that are gone.
  */
-export async function labUp(opts: { count: number; dir: string; log?: Log; disks?: boolean }): Promise<LabHosts> {
+export async function labUp(opts: { count: number; dir: string; log?: Log; disks?: boolean; onFresh?: () => void }): Promise<LabHosts> {
     const dir = resolve(opts.dir);
     const log = opts.log ?? (() => undefined);
     const { count } = opts;
@@ -146,6 +149,7 @@ export async function labUp(opts: { count: number; dir: string; log?: Log; disks
     }
     // Also clears what a crashed run may have left without a state file.
     await labDown({ dir, log });
+    opts.onFresh?.();
     try {
         return await bringUp(dir, count, opts.disks ?? false, image.rootfs, archive, log);
     } catch (e) {
@@ -199,16 +203,20 @@ export async function labRemoveHosts(names: string[], opts: { dir?: string; log?
     updateEtcHosts(dir, running(state), state.hosts);
 }
 
+// What an operation on one recorded host starts from.
+async function openHost(name: string, opts: { dir?: string; log?: Log }): Promise<{ dir: string; log: Log; state: LabState; h: HostState }> {
+    const dir = resolve(opts.dir ?? labDir());
+    await assertOutsideLab();
+    const state = requireState(dir);
+    return { dir, log: opts.log ?? (() => undefined), state, h: requireHost(state, name) };
+}
+
 /**
  * The host dies at once and is lost with its data: SIGKILL of its container, its files thrown away, its network
  * namespace removed (its address stops answering). The lab keeps its name and address for labRebuild.
  */
 export async function labKill(name: string, opts: { dir?: string; log?: Log } = {}): Promise<void> {
-    const dir = resolve(opts.dir ?? labDir());
-    await assertOutsideLab();
-    const log = opts.log ?? (() => undefined);
-    const state = requireState(dir);
-    const h = requireHost(state, name);
+    const { dir, log, state, h } = await openHost(name, opts);
     const t = Date.now();
     if (!h.lost) await haltHost(dir, name, "kill", h.pid, log);
     resetHostFiles(dir, name, []);
@@ -226,11 +234,7 @@ export async function labKill(name: string, opts: { dir?: string; log?: Log } = 
  * first; a killed one has nothing left to keep. Returns the paths that were kept.
  */
 export async function labRebuild(name: string, opts: { keepPaths?: string[]; dir?: string; log?: Log } = {}): Promise<string[]> {
-    const dir = resolve(opts.dir ?? labDir());
-    await assertOutsideLab();
-    const log = opts.log ?? (() => undefined);
-    const state = requireState(dir);
-    const h = requireHost(state, name);
+    const { dir, log, state, h } = await openHost(name, opts);
     const t = Date.now();
     const rootfs = (await ensureImage(labCacheDir(dir))).rootfs;
     if (!h.lost) await haltHost(dir, name, "stop", h.pid, log);

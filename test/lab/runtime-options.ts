@@ -23,6 +23,7 @@ export interface ObservedOptions {
 interface RegisterResourceRequest {
     getType(): string;
     getName(): string;
+    getCustom(): boolean;
     getParent(): string;
     getDependenciesList(): string[];
     getDeletebeforereplace(): boolean;
@@ -50,7 +51,8 @@ export class ResourceOptionsLog {
         }
         const register = monitor.registerResource.bind(monitor);
         monitor.registerResource = (request, callback) => {
-            log.record(request, monitor.newUrn(request.getParent(), request.getType(), request.getName()));
+            // Components have no provider and nothing to diff: the SDK keeps their outputs.
+            if (request.getCustom()) log.record(request, monitor.newUrn(request.getParent(), request.getType(), request.getName()));
             return register(request, callback);
         };
         return log;

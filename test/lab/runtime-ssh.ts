@@ -4,7 +4,8 @@
 // - stdin is fed as given; empty stdin means end of input at once;
 // - only failures to connect are retried: dialErrorLimit N allows N + 1 dials (the provider stops once the failed
 //   dials exceed the limit; -1 is unlimited), waiting 150 ms, then 1.5 times longer each time, at most 5 s;
-// - host keys are not checked (the provider ignores them unless hostKey is set, which this runtime refuses).
+// - the host key is checked when connection.hostKey is set (one public key line, `ssh-ed25519 AAAA...`, as the
+//   provider parses it) and ignored otherwise, as by the provider; a mismatch is a failed dial.
 
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -18,6 +19,7 @@ export interface SshConnection {
     port: number;
     user: string;
     privateKey?: string;
+    hostKey?: string;
     dialErrorLimit: number;
     perDialTimeout: number;
 }
@@ -32,7 +34,7 @@ export interface SshResult {
 
 // Reads the provider's connection input, refusing what the OpenSSH client here cannot do the provider's way.
 export function sshConnection(connection: Inputs): SshConnection {
-    for (const unsupported of ["proxy", "hostKey", "agentSocketPath", "privateKeyPassword"]) {
+    for (const unsupported of ["proxy", "agentSocketPath", "privateKeyPassword"]) {
         if (connection[unsupported] !== undefined) throw new Error(`lab runtime does not implement connection.${unsupported}`);
     }
     const privateKey = optionalString(connection, "privateKey");
@@ -44,6 +46,7 @@ export function sshConnection(connection: Inputs): SshConnection {
         port: optionalNumber(connection, "port") ?? 22,
         user: optionalString(connection, "user") ?? "root",
         privateKey,
+        hostKey: optionalString(connection, "hostKey"),
         dialErrorLimit: optionalNumber(connection, "dialErrorLimit") ?? 10,
         perDialTimeout: optionalNumber(connection, "perDialTimeout") ?? 15,
     };
@@ -80,13 +83,21 @@ export async function runRemote(connection: SshConnection, command: string, stdi
             const key = connection.privateKey.endsWith("\n") ? connection.privateKey : `${connection.privateKey}\n`;
             await writeFile(identity, key, { mode: 0o600 });
         }
+        const knownHosts = join(dir, "known_hosts");
+        if (connection.hostKey !== undefined) {
+            const [type, key] = connection.hostKey.trim().split(/\s+/);
+            const host = connection.port === 22 ? connection.host : `[${connection.host}]:${connection.port}`;
+            await writeFile(knownHosts, `${host} ${type} ${key}\n`);
+        }
+        const hostKeyOptions = connection.hostKey !== undefined
+            ? ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", `HostKeyAlgorithms=${connection.hostKey.trim().split(/\s+/)[0]}`]
+            : ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
         const args = [
             "-F", "/dev/null", // no user or system client configuration: every run connects the same way
             ...(connection.privateKey !== undefined ? ["-i", identity, "-o", "IdentitiesOnly=yes"] : []),
             "-p", String(connection.port),
             "-l", connection.user,
-            "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null",
+            ...hostKeyOptions,
             "-o", "LogLevel=ERROR", // else every connection adds "Permanently added ... to known hosts" to stderr
             "-o", "BatchMode=yes",
             // A host that dies mid-command would otherwise hang the run forever.
@@ -153,7 +164,7 @@ function ssh(args: string[], stdin: string | Buffer): Promise<SshResult> {
 function isDialFailure(result: SshResult): boolean {
     if (result.exitCode !== 255 || result.stdout !== "") return false;
     const last = result.stderr.trim().split("\n").pop() ?? "";
-    return /^ssh: |^kex_exchange_identification|^Connection (closed|reset|timed out) |Permission denied \(|^banner exchange/.test(
+    return /^ssh: |^kex_exchange_identification|^Connection (closed|reset|timed out) |Permission denied \(|^banner exchange|^Host key verification failed|^No .* host key is known/.test(
         last,
     );
 }

@@ -7,13 +7,24 @@ export interface ProgramRun {
     error?: string;
     resources: Recorded[];
     outputs: Record<string, { value: unknown; secret: boolean }>;
+    /** From loading index.ts to the last resource registered (includes the mocks' simulated remote-step time). */
+    evaluationMs: number;
+    /** Invokes the program made; none is mocked, so any fails the run. */
+    invokes: string[];
 }
 
 export const TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n";
 
+/** A well-formed ed25519 public key line, different for each `seed`. */
+export function testHostKey(seed: number): string {
+    const name = Buffer.from("ssh-ed25519");
+    const blob = Buffer.concat([Buffer.from([0, 0, 0, name.length]), name, Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, seed)]);
+    return `ssh-ed25519 ${blob.toString("base64")}`;
+}
+
 /** Config for n existing hosts, as `pulumi config` would hold it. */
 export function hostsConfig(n: number, extra: Record<string, unknown> = {}): Record<string, string> {
-    const hosts = Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `192.0.2.${11 + i}` }));
+    const hosts = Array.from({ length: n }, (_, i) => ({ name: `etcd-${i + 1}`, address: `192.0.2.${11 + i}`, hostKey: testHostKey(i + 1) }));
     const config: Record<string, unknown> = { target: "hosts", nodeCount: n, hosts, sshPrivateKey: TEST_KEY, ...extra };
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
@@ -34,4 +45,24 @@ export function named(run: ProgramRun, name: string): Recorded {
     const r = run.resources.find((x) => x.name === name);
     if (!r) throw new Error(`no resource named ${name}; have: ${run.resources.map((x) => x.name).join(", ")}`);
     return r;
+}
+
+export const AWS_SUBNETS = [
+    { id: "subnet-0aaaaaaaaaaaaaaa1", zone: "eu-west-1a" },
+    { id: "subnet-0bbbbbbbbbbbbbbb2", zone: "eu-west-1b" },
+    { id: "subnet-0ccccccccccccccc3", zone: "eu-west-1c" },
+];
+
+/** The `aws` target's settings of a small valid stack, with `aws` overriding its fields. */
+export function awsSettings(aws: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        region: "eu-west-1", vpcId: "vpc-0123456789abcdef0", subnets: AWS_SUBNETS, ami: "ami-0123456789abcdef0", user: "admin",
+        clientCidrs: ["10.20.0.0/16"], adminCidrs: ["10.99.0.0/24"], ...aws,
+    };
+}
+
+/** Config for an AWS stack of n members, as `pulumi config` would hold it. */
+export function awsConfig(n: number, aws: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, string> {
+    const config: Record<string, unknown> = { target: "aws", nodeCount: n, aws: awsSettings(aws), ...extra };
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }

@@ -4,6 +4,7 @@
  * the program can be loaded only once per process.
  * Usage: node --import tsx test/support/recordProgram.ts '<config json>' [program.ts, default index.ts]
  */
+import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -12,6 +13,7 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 interface Recorded { type: string; name: string; inputs: unknown; secretInputs: string[]; started: number; finished: number }
 const resources: Recorded[] = [];
 const pending: Promise<unknown>[] = [];
+const invokes: string[] = [];
 let clock = 0;
 /** Remote steps take a little time, as they do for real, so ordering between them is observable. */
 const STEP_MS = 20;
@@ -33,7 +35,11 @@ async function unwrap(value: unknown, at: string, secrets: string[]): Promise<un
 function fakeState(type: string, name: string): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
-            return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\nFAKE KEY ${name}\n-----END PRIVATE KEY-----\n`, publicKeyFingerprintSha256: `SHA256:fp${name}` };
+            return {
+                privateKeyPem: `-----BEGIN PRIVATE KEY-----\nFAKE KEY ${name}\n-----END PRIVATE KEY-----\n`, publicKeyFingerprintSha256: `SHA256:fp${name}`,
+                privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nFAKE KEY ${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+                publicKeyOpenssh: `ssh-ed25519 FAKEPUBLIC${name.replace(/[^A-Za-z0-9]/g, "")}\n`,
+            };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
             return { certPem: `-----BEGIN CERTIFICATE-----\nFAKE CERT ${name}\n-----END CERTIFICATE-----\n` };
@@ -44,9 +50,18 @@ function fakeState(type: string, name: string): Record<string, unknown> {
         // A cloud machine's address exists only once its interface does: 10.1.0.1N for member N.
         case "aws:ec2/networkInterface:NetworkInterface":
             return { privateIp: `10.1.0.${10 + Number(/(\d+)/.exec(name)?.[1] ?? 0)}` };
+        case "aws:ec2/keyPair:KeyPair":
+            return { keyName: `${name}-key` };
         default:
             return {};
     }
+}
+
+/** Cloud resource ids shaped like the real ones where the program derives something from them. */
+function fakeId(type: string, name: string): string {
+    if (type === "aws:ebs/volume:Volume") return `vol-0${createHash("sha256").update(name).digest("hex").slice(0, 16)}`;
+    if (type === "aws:ec2/instance:Instance") return `i-0${createHash("sha256").update(name).digest("hex").slice(0, 16)}`;
+    return `${name}-id`;
 }
 
 async function main(): Promise<void> {
@@ -62,16 +77,19 @@ async function main(): Promise<void> {
                 const inputs = await unwrap(args.inputs, "", secretInputs);
                 if (args.type.startsWith("command:")) await new Promise((r) => setTimeout(r, STEP_MS));
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, started, finished: ++clock });
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...fakeState(args.type, args.name) } };
+                return { id: fakeId(args.type, args.name), state: { ...args.inputs, ...fakeState(args.type, args.name) } };
             })();
             pending.push(work);
             return work;
         },
-        call: (args) => args.inputs,
+        // The program makes no invokes (data-source lookups): any invoke fails the run, so a new one cannot go unmocked.
+        call: (args) => { invokes.push(args.token); throw new Error(`un-mocked invoke ${args.token}`); },
     }, "etcd-cluster", "dev", false);
 
     let error: string | undefined;
     const outputs: Record<string, { value: unknown; secret: boolean }> = {};
+    // From loading index.ts to the last resource registered: what the program itself costs, without Node's start.
+    const started = performance.now();
     try {
         const program = require(process.argv[3] ?? path.join(__dirname, "..", "..", "index.ts")) as Record<string, unknown>;
         for (const [key, value] of Object.entries(program)) {
@@ -84,7 +102,9 @@ async function main(): Promise<void> {
     } catch (e) {
         error = e instanceof Error ? e.message : String(e);
     }
-    process.stdout.write(JSON.stringify({ error, resources, outputs }));
+    const evaluationMs = performance.now() - started;
+    if (invokes.length && !error) error = `un-mocked invokes: ${invokes.join(", ")}`;
+    process.stdout.write(JSON.stringify({ error, resources, outputs, invokes, evaluationMs }));
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
