@@ -36,4 +36,5 @@ export const clientCertificates = pulumi.secret(pulumi.output(Object.fromEntries
 export const etcdctlEnvironment = cluster.etcdctlEnvironment;
 export const kubeApiserverFlags = cluster.kubeApiserverFlags;
 export const health = cluster.health.stdout;
+export const preflight = cluster.preflight;
 export const certificatesRenewAfter = cluster.certificatesRenewAfter;

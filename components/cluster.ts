@@ -18,6 +18,7 @@ import { CertificatePair, EtcdCa } from "./pki";
 import { renderAuthScript } from "./scripts/auth";
 import { renderGateScript } from "./scripts/health";
 import { InstallSource } from "./scripts/install";
+import { PreflightFigures, requiredDataBytes } from "./scripts/preflight";
 import { remoteCommand } from "./scripts/remote";
 
 export interface EtcdClusterArgs {
@@ -27,6 +28,12 @@ export interface EtcdClusterArgs {
     /** The clock (ms since the epoch): picks the certificate renewal generation, the program's one use of time. */
     now: number;
 }
+
+export type PreflightReport = Partial<PreflightFigures> & {
+    walFsyncP99MsThreshold: number;
+    dataRequiredBytes: number;
+    waived: Record<string, string>;
+};
 
 export const GATE_TIMEOUT_SECONDS = 300;
 export const APPLY_TIMEOUT_SECONDS = 180;
@@ -64,6 +71,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly etcdctlEnvironment: pulumi.Output<string>;
     readonly kubeApiserverFlags: pulumi.Output<string[]>;
     readonly health: command.remote.Command;
+    /** Per member: what the preflight checks measured, the limits and the waivers. */
+    readonly preflight: pulumi.Output<Record<string, PreflightReport>>;
     /** When the next `pulumi up` re-issues every leaf certificate. */
     readonly certificatesRenewAfter: string;
 
@@ -122,6 +131,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 { user: gateHost.user, label: `cluster health gate (${name})` })),
         }, { parent: this, dependsOn: [auth] });
 
+        this.preflight = pulumi.all(members.map((m) => m.preflight)).apply((figures) => Object.fromEntries(members.map((m, i) => [m.memberName, {
+            ...figures[i],
+            walFsyncP99MsThreshold: config.preflight.walFsyncP99Ms,
+            dataRequiredBytes: requiredDataBytes(config.quotaBackendBytes),
+            waived: config.preflight.waive,
+        }])));
         this.caCertificate = ca.certPem;
         this.admin = ca.issue(`${name}-admin`, clientCertificateSpec({ name: ADMIN_USER, gateway: false }, stack, rotation, config.keyAlgorithm), config.certValidityDays, rotation, this);
         this.etcdctlEnvironment = this.clientEndpoints.apply(etcdctlEnvironment);

@@ -9,6 +9,8 @@ export const UNIT_FILE = "/etc/systemd/system/etcd.service";
 export const STATE_DIR = "/var/lib/etcd-cluster";
 /** Hash of the configuration the running etcd was started with. */
 export const APPLIED_STAMP = `${STATE_DIR}/applied.sha256`;
+/** Figures of the preflight checks, written when they passed before etcd first started on this machine. */
+export const PREFLIGHT_RECORD = `${STATE_DIR}/preflight.json`;
 /** What the CA this member trusts was made from (key algorithm, stack, validity), for the preflight to compare. */
 export const CA_RECIPE = `${STATE_DIR}/ca-recipe`;
 export const UPLOAD_DIR = "/var/tmp";

@@ -12,6 +12,8 @@ import { MemberPlan } from "./plan";
 import { EtcdCa } from "./pki";
 import { renderApplyScript } from "./scripts/apply";
 import { renderConfigureScript } from "./scripts/configure";
+import { DiskSpec, renderPrepareDisksScript } from "./scripts/disks";
+import { parsePreflightFigures, PreflightFigures, renderMachineChecksScript, requiredDataBytes } from "./scripts/preflight";
 import { InstallSource, renderInstallScript, uploadedArchivePath } from "./scripts/install";
 import { remoteCommand } from "./scripts/remote";
 import { renderUnit } from "./unit";
@@ -48,6 +50,8 @@ export class EtcdMember extends pulumi.ComponentResource {
     readonly applied: command.remote.Command;
     /** Changes whenever a file that needs a restart changes. */
     readonly configurationDigest: pulumi.Output<string>;
+    /** What the preflight checks measured on this member's machine. */
+    readonly preflight: pulumi.Output<PreflightFigures | undefined>;
 
     constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:member:Member", name, {}, opts);
@@ -78,7 +82,32 @@ export class EtcdMember extends pulumi.ComponentResource {
             triggers,
         }, { parent: this, dependsOn: uploads });
 
-        const unit = renderUnit({ memberName: name, etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs });
+        // Disks and preflight checks are per machine and run on every member at once; only configure and apply
+        // are chained member after member.
+        const devices = [machine.dataDevice, machine.walDevice];
+        const disks = devices.some((d) => d !== undefined) ? new command.remote.Command(`${name}-disks`, {
+            connection,
+            create: step("prepare disks of", pulumi.all(devices).apply(([data, wal]) => renderPrepareDisksScript({
+                memberName: name,
+                disks: [
+                    ...(data ? [{ role: "data", device: data, mountPoint: config.dataDir } satisfies DiskSpec] : []),
+                    ...(wal ? [{ role: "wal", device: wal, mountPoint: config.walDir } satisfies DiskSpec] : []),
+                ],
+            }))),
+            triggers,
+        }, { parent: this, dependsOn: machine.dependsOn }) : undefined;
+        const preflight = new command.remote.Command(`${name}-checks`, {
+            connection,
+            create: step("preflight checks on", renderMachineChecksScript({
+                memberName: name, dataDir: config.dataDir, walDir: config.walDir, ...config.preflight,
+                requiredDataBytes: requiredDataBytes(config.quotaBackendBytes),
+            })),
+            triggers,
+        }, { parent: this, dependsOn: disks ? [disks] : machine.dependsOn });
+        this.preflight = preflight.stdout.apply(parsePreflightFigures);
+
+        const mountPoints = [...(machine.dataDevice !== undefined ? [config.dataDir] : []), ...(machine.walDevice !== undefined ? [config.walDir] : [])];
+        const unit = renderUnit({ memberName: name, etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs, mountPoints });
         const inlineFiles = pulumi.all([plan, args.token]).apply(([p, token]): HostFile[] => [
             { path: ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`) },
             { path: BOOTSTRAP_ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(bootstrapEnvironment(p.all, token), "read by etcd only when its data dir is empty") },
@@ -115,7 +144,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             }))),
             stdin,
             triggers,
-        }, { parent: this, dependsOn: [install, ...(args.after ? [args.after.applied] : [])] });
+        }, { parent: this, dependsOn: [install, preflight, ...(args.after ? [args.after.applied] : [])] });
 
         this.configurationDigest = pulumi.all([inlineFiles, certFiles]).apply(([files, certs]) =>
             sha256([...files.filter((f) => !NOT_RESTARTING.has(f.path)), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));

@@ -6,6 +6,8 @@ export interface UnitOptions {
     dataDir: string;
     walDir: string;
     gomaxprocs: number;
+    /** Directories that are a disk's mount point (dataDevice, walDevice): etcd must never start without them mounted. */
+    mountPoints?: string[];
 }
 
 /**
@@ -14,7 +16,9 @@ export interface UnitOptions {
  * other process and no kernel interface); network access stays, as clients and peers come from anywhere.
  * Best-effort I/O class at the highest priority, as etcd's tuning guide advises, so other disk users cannot starve
  * the WAL; the OOM killer takes anything else first. Ordered after time sync: lease expiry and TLS validity read the
- * clock.
+ * clock. A disk's mount point is also asserted: RequiresMountsFor= pulls in only mount units systemd knows from
+ * fstab, which a container's systemd ignores for devices, and etcd started on the empty directory under a missing
+ * disk would begin a new, empty member.
  */
 export function renderUnit(o: UnitOptions): string {
     return `# Managed by etcd-cluster (Pulumi); local edits are overwritten.
@@ -24,7 +28,8 @@ Documentation=https://etcd.io/docs/
 After=network-online.target local-fs.target time-sync.target
 Wants=network-online.target
 RequiresMountsFor=${o.dataDir} ${o.walDir}
-
+${(o.mountPoints ?? []).map((m) => `AssertPathIsMountPoint=${m}
+`).join("")}
 [Service]
 Type=notify
 User=etcd

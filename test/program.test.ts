@@ -72,7 +72,7 @@ test("adding members re-issues no existing member's certificate; a rotation re-i
 
 test("no secret appears in any command string; keys travel on stdin, which is secret", () => {
     const commands = byType(three, "command:remote:Command");
-    assert.equal(commands.length, 3 * 5 + 2);
+    assert.equal(commands.length, 3 * 6 + 2);
     for (const c of commands) {
         for (const field of ["create", "update", "delete"]) {
             const text = String(c.inputs[field] ?? "");
@@ -132,9 +132,30 @@ test("members apply one after another; installs and bootstrap starts do not wait
 
 test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
-    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-configure", "etcd-1-install", "etcd-1-preflight", "etcd-1-trust",
-        "etcd-2-apply", "etcd-2-configure", "etcd-2-install", "etcd-2-preflight", "etcd-2-trust",
-        "etcd-3-apply", "etcd-3-configure", "etcd-3-install", "etcd-3-preflight", "etcd-3-trust", "etcd-auth", "etcd-health"]);
+    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-checks", "etcd-1-configure", "etcd-1-install", "etcd-1-preflight", "etcd-1-trust",
+        "etcd-2-apply", "etcd-2-checks", "etcd-2-configure", "etcd-2-install", "etcd-2-preflight", "etcd-2-trust",
+        "etcd-3-apply", "etcd-3-checks", "etcd-3-configure", "etcd-3-install", "etcd-3-preflight", "etcd-3-trust", "etcd-auth", "etcd-health"]);
+});
+
+test("a host's data and WAL devices are prepared, then checked, before etcd is configured there; hosts without devices get no disk step", () => {
+    const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `192.0.2.${10 + i}`, hostKey: testHostKey(i), ...(i < 3 ? { dataDevice: "/dev/disk/by-id/virtio-data", walDevice: "/dev/disk/by-id/virtio-wal" } : {}) }));
+    const run = runProgram(hostsConfig(3, { hosts, preflight: { walFsyncP99Ms: 5, waive: { timeSync: "the lab has no time server" } } }));
+    assert.equal(run.error, undefined);
+    for (const name of ["etcd-1", "etcd-2"]) {
+        const disks = named(run, `${name}-disks`);
+        const script = String(disks.inputs.create);
+        assert.match(script, /devices=\('\/dev\/disk\/by-id\/virtio-data' '\/dev\/disk\/by-id\/virtio-wal'\)/);
+        assert.match(script, /dirs=\('\/var\/lib\/etcd' '\/var\/lib\/etcd-wal'\)/);
+        const preflight = named(run, `${name}-checks`);
+        assert.ok(preflight.started > disks.finished, `${name}: preflight measures the mounted disks`);
+        assert.ok(named(run, `${name}-configure`).started > preflight.finished, `${name}: configured only after its checks`);
+        assert.match(String(preflight.inputs.create), /threshold_ms=5\n[\s\S]*waive_time=1\n/);
+    }
+    assert.throws(() => named(run, "etcd-3-disks"), /no resource named etcd-3-disks/);
+    assert.ok(named(run, "etcd-1-checks").started < named(run, "etcd-1-apply").finished && named(run, "etcd-3-checks").started < named(run, "etcd-1-apply").finished,
+        "preflight checks run on every member at once, not in the apply chain");
+    const report = (run.outputs.preflight.value as Record<string, Record<string, unknown>>)["etcd-1"];
+    assert.deepEqual([report.walFsyncP99MsThreshold, report.dataRequiredBytes, report.waived], [5, 2.5 * 1024 ** 3, { timeSync: "the lab has no time server" }]);
 });
 
 test("machines whose addresses are known only at deploy time (a cloud's) get certificates, configuration and outputs with those addresses", () => {

@@ -11,9 +11,11 @@ import { authPlan } from "../components/clients";
 import { renderApplyScript } from "../components/scripts/apply";
 import { renderAuthScript } from "../components/scripts/auth";
 import { renderConfigureScript, WRITE_FILE } from "../components/scripts/configure";
+import { renderPrepareDisksScript } from "../components/scripts/disks";
 import { renderPreflightScript, renderTrustScript } from "../components/scripts/guards";
 import { certificateExpiryCheck, renderGateScript } from "../components/scripts/health";
 import { renderInstallScript } from "../components/scripts/install";
+import { renderMachineChecksScript } from "../components/scripts/preflight";
 import { remoteCommand } from "../components/scripts/remote";
 import { expectedSha256 } from "../components/releaseChecksums";
 import { renderUnit } from "../components/unit";
@@ -41,10 +43,11 @@ for (const size of SIZES) {
     test(`the ${size} tier renders a unit that systemd accepts and an environment with the tier's settings`, () => {
         const config = configFor(size);
         const tier = loadTiers()[size];
-        const unit = renderUnit({ memberName: "etcd-1", etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: tier.etcd.gomaxprocs });
+        const unit = renderUnit({ memberName: "etcd-1", etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: tier.etcd.gomaxprocs, mountPoints: [config.dataDir, config.walDir] });
         for (const line of ["Type=notify", "User=etcd", "Restart=on-failure", "LimitNOFILE=65536", "IOSchedulingClass=best-effort", "IOSchedulingPriority=0",
             `Environment=GOMAXPROCS=${tier.etcd.gomaxprocs}`, "ExecStart=/opt/etcd/v3.6.14/etcd --data-dir=/var/lib/etcd", "ProtectSystem=strict",
-            "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal", "NoNewPrivileges=yes"]) {
+            "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal", "NoNewPrivileges=yes",
+            "RequiresMountsFor=/var/lib/etcd /var/lib/etcd-wal", "AssertPathIsMountPoint=/var/lib/etcd", "AssertPathIsMountPoint=/var/lib/etcd-wal"]) {
             assert.ok(unit.split("\n").includes(line), `unit lacks ${line}`);
         }
         // systemd-analyze wants the binary to exist: verify a copy pointing at a stand-in executable.
@@ -138,6 +141,11 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
         }),
         apply: renderApplyScript({ ...health, memberName: "etcd-1", clientUrl: members[0].clientUrl, dataDir: "/var/lib/etcd", configurationDigest: "abc", timeoutSeconds: 60 }),
         gate: renderGateScript({ ...health, timeoutSeconds: 60, peerUrls: members.map((m) => m.peerUrl), expiryMarginDays: 14 }),
+        disks: renderPrepareDisksScript({ memberName: "etcd-1", disks: [
+            { role: "data", device: "/dev/disk/by-id/virtio-data", mountPoint: "/var/lib/etcd" },
+            { role: "wal", device: "/dev/disk/by-id/virtio-wal", mountPoint: "/var/lib/etcd-wal" },
+        ] }),
+        checks: renderMachineChecksScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", walFsyncP99Ms: 10, waive: { timeSync: "a reason" }, requiredDataBytes: 2 ** 31 }),
         preflight: renderPreflightScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", etcdVersion: "3.6.14", recipe }),
         trust: renderTrustScript({ memberName: "etcd-1", dataDir: "/var/lib/etcd", recipe, caCertificate: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n" }),
         auth: renderAuthScript({ ...health, plan: authPlan(hosts.map((h) => h.name), [{ name: "kube-apiserver", prefix: "/registry/", gateway: false }, { name: "patroni", prefix: "/service/", gateway: true }]) }),

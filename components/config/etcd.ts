@@ -8,6 +8,8 @@ import { SHA256_HEX, expectedSha256, pinnedSummary } from "../releaseChecksums";
 import { DEFAULT_ETCD_VERSION, checkVersion, parseVersion } from "../versions";
 import { isDnsLabel, isDnsName, isIp } from "./net";
 import { unusableEtcdDir, isInside } from "./paths";
+import { PreflightSettings } from "../scripts/preflight";
+import { readPreflight } from "./preflight";
 import { ConfigReader, PROJECT } from "./reader";
 
 /** The cluster's own settings (everything about etcd), the same whichever target makes the machines. */
@@ -55,6 +57,8 @@ export interface ClusterConfig {
     peerCaMigration: PeerCaMigration;
     /** etcd 3.5 only: serve the deprecated v2 API for consumers that still need it. */
     enableV2: boolean;
+    /** Checks of each machine before etcd first starts there, and the ones waived. */
+    preflight: PreflightSettings;
     /** The member whose host runs the cluster health gate (any healthy member can); undefined: the first. */
     healthGateMember?: string;
 }
@@ -89,7 +93,7 @@ export const CLUSTER_KEYS = [
     "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
     "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays",
     "certRenewBeforeDays", "certExpiryMarginDays", "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates", "enableV2",
-    "healthGateMember", "peerCaMigration",
+    "healthGateMember", "peerCaMigration", "preflight",
 ] as const;
 
 export interface ClusterReadOptions {
@@ -231,7 +235,9 @@ export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}
     const healthGateMember = r.str("healthGateMember") || undefined;
     if (healthGateMember !== undefined && !isDnsLabel(healthGateMember)) r.bad("healthGateMember", healthGateMember, "expected the name of a member");
 
-    if (r.errors.length > before || !tier) return undefined;
+    const preflight = readPreflight(r);
+
+    if (r.errors.length > before || !tier || !preflight) return undefined;
     return {
         nodeCount: nodeCount!, allowSingleMember, size: size as Size, tier,
         etcdVersion, etcdDownloadUrl, etcdArchive, etcdSha256,
@@ -240,7 +246,7 @@ export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}
         autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
         certRotation, certValidityDays: certValidityDays!, caValidityDays: caValidityDays!,
         certRenewBeforeDays: certRenewBeforeDays!, certExpiryMarginDays: certExpiryMarginDays!,
-        keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, enableV2, healthGateMember,
+        keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, enableV2, healthGateMember, preflight,
         peerCaMigration: peerCaMigration as PeerCaMigration,
     };
 }

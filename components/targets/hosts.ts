@@ -13,11 +13,14 @@ export interface HostSpec {
     port: number;
     /** The host's SSH public key: every connection verifies it, so no one in the network path receives the keys sent. */
     hostKey: string;
+    /** Block devices for etcd's data and WAL (stable paths such as /dev/disk/by-id/...). */
+    dataDevice?: string; walDevice?: string;
 }
 export interface HostsTarget { kind: "hosts"; hosts: HostSpec[] }
 
 export const HOSTS_KEYS = ["hosts"] as const;
-const HOST_FIELDS = ["name", "address", "user", "port", "hostKey"] as const;
+const HOST_FIELDS = ["name", "address", "user", "port", "hostKey", "dataDevice", "walDevice"] as const;
+const DEVICE_PATH = /^\/dev\/[A-Za-z0-9._:+@\/-]*[A-Za-z0-9._:+@-]$/;
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function readHostsTarget(r: ConfigReader, cluster: { nodeCount?: number }): HostsTarget | undefined {
@@ -25,12 +28,12 @@ export function readHostsTarget(r: ConfigReader, cluster: { nodeCount?: number }
     const hosts: HostSpec[] = [];
     const rawHosts = r.list("hosts");
     if (rawHosts) {
-        if (rawHosts.length === 0) r.missing("hosts", "the hosts target needs one entry { name, address, hostKey, user?, port? } per member");
+        if (rawHosts.length === 0) r.missing("hosts", "the hosts target needs one entry { name, address, hostKey, user?, port?, dataDevice?, walDevice? } per member");
         const names = new Set<string>();
         const addresses = new Set<string>();
         rawHosts.forEach((h, i) => {
             const key = `hosts[${i}]`;
-            if (typeof h !== "object" || h === null || Array.isArray(h)) { r.bad(key, h, "expected { name, address, hostKey, user?, port? }"); return; }
+            if (typeof h !== "object" || h === null || Array.isArray(h)) { r.bad(key, h, "expected { name, address, hostKey, user?, port?, dataDevice?, walDevice? }"); return; }
             const entry = h as Record<string, unknown>;
             let ok = r.knownKeys(key, entry, HOST_FIELDS);
             const { name, address, hostKey, user = "root", port = 22 } = entry;
@@ -54,9 +57,11 @@ export function readHostsTarget(r: ConfigReader, cluster: { nodeCount?: number }
                     "(`cat /etc/ssh/ssh_host_ed25519_key.pub`) or take it from `ssh-keyscan -t ed25519 <address>` and compare its fingerprint (`ssh-keygen -lf`) with the console's");
                 ok = false;
             }
+            const devices = hostDevices(r, key, entry);
+            if (!devices) ok = false;
             if (typeof name === "string") names.add(name);
             if (canonical) addresses.add(canonical);
-            if (ok) hosts.push({ name: name as string, address: canonical!, user: user as string, port: portNumber!, hostKey: hostKeyLine! });
+            if (ok) hosts.push({ name: name as string, address: canonical!, user: user as string, port: portNumber!, hostKey: hostKeyLine!, ...devices });
         });
         if (cluster.nodeCount !== undefined && rawHosts.length > 0 && rawHosts.length !== cluster.nodeCount) {
             r.bad("nodeCount", cluster.nodeCount, `it must equal the number of entries in ${PROJECT}:hosts (${rawHosts.length})`);
@@ -64,6 +69,27 @@ export function readHostsTarget(r: ConfigReader, cluster: { nodeCount?: number }
     }
     if (!r.secretsSet.has("sshPrivateKey")) r.missing("sshPrivateKey", "set it with `pulumi config set --secret sshPrivateKey < key`");
     return r.errors.length > before ? undefined : { kind: "hosts", hosts };
+}
+
+/** A hosts entry's dataDevice and walDevice; undefined when one is bad. */
+function hostDevices(r: ConfigReader, key: string, entry: Record<string, unknown>): { dataDevice?: string; walDevice?: string } | undefined {
+    const devices: { dataDevice?: string; walDevice?: string } = {};
+    let ok = true;
+    for (const field of ["dataDevice", "walDevice"] as const) {
+        const device = entry[field];
+        if (device === undefined) continue;
+        if (typeof device !== "string" || !DEVICE_PATH.test(device) || device.split("/").includes("..")) {
+            r.bad(`${key}.${field}`, device, "expected the path of a block device under /dev, preferably a stable one such as /dev/disk/by-id/...");
+            ok = false;
+        } else if (device === devices.dataDevice) {
+            r.bad(`${key}.${field}`, device, "it is also this host's dataDevice; data and WAL need devices of their own");
+            ok = false;
+        } else {
+            devices[field] = device;
+            if (!device.startsWith("/dev/disk/")) r.warnings.push(`${PROJECT}:${key}.${field}: ${device} is a kernel name that may name another disk after a reboot; prefer a /dev/disk/by-id/ path (a device is always checked before use, and fstab names its filesystem's UUID)`);
+        }
+    }
+    return ok ? devices : undefined;
 }
 
 export function hostMachines(target: HostsTarget, sshPrivateKey: pulumi.Input<string>): Machine[] {
@@ -74,5 +100,7 @@ export function hostMachines(target: HostsTarget, sshPrivateKey: pulumi.Input<st
         connection: { host: h.address, port: h.port, user: h.user, privateKey: sshPrivateKey, hostKey: h.hostKey, dialErrorLimit: 10, perDialTimeout: 15 },
         // A rebuilt host has a new host key: every step runs again on it.
         identity: `${h.user}@${h.address}:${h.port} ${h.hostKey}`,
+        dataDevice: h.dataDevice,
+        walDevice: h.walDevice,
     }));
 }

@@ -2,6 +2,7 @@
  * `npm run lab [-- --nodes N] [-- --set key=value ...]`: brings up N lab hosts (default 3) and deploys the real
  * program onto them. On a running lab the hosts change in place: a larger N adds hosts; a smaller N deploys onto the
  * first N hosts and then stops and removes the others.
+ * `--disks` gives every host a data and a WAL disk (loop devices, see hosts-disks.ts) and deploys onto them.
  * `npm run lab -- hosts [--nodes N]` brings up the hosts only (for deploying with the Pulumi CLI).
  * `npm run lab -- add [--count N]` adds N fresh hosts (default 1) at new addresses, deploying nothing.
  * `npm run lab -- remove <host>...` stops and removes hosts. `npm run lab -- kill <host>` kills a host outright, losing
@@ -17,15 +18,15 @@ import { labDir } from "./lab-id";
 
 const DIR = labDir();
 const DEFAULT_KEEP = ["/var/lib/etcd", "/var/lib/etcd-wal"];
-const USAGE = "usage: npm run lab [-- --nodes N] [--set key=value] | npm run lab -- hosts [--nodes N] | add [--count N] | " +
+const USAGE = "usage: npm run lab [-- --nodes N] [--disks] [--set key=value] | npm run lab -- hosts [--nodes N] [--disks] | add [--count N] | " +
     "remove <host>... | kill <host> | rebuild <host> [--keep <dir>,...|none] | down";
 
 type Action = "deploy" | "down" | "hosts" | "add" | "remove" | "kill" | "rebuild";
 
-interface Args { action: Action; names: string[]; nodes: number; count: number; keep: string[]; extra: Record<string, string> }
+interface Args { action: Action; names: string[]; nodes: number; count: number; keep: string[]; disks: boolean; extra: Record<string, string> }
 
 function parse(argv: string[]): Args {
-    const out: Args = { action: "deploy", names: [], nodes: 3, count: 1, keep: DEFAULT_KEEP, extra: {} };
+    const out: Args = { action: "deploy", names: [], nodes: 3, count: 1, keep: DEFAULT_KEEP, disks: false, extra: {} };
     const actions: Action[] = ["down", "hosts", "add", "remove", "kill", "rebuild"];
     const number = (flag: string, value: string | undefined) => {
         const n = Number(value);
@@ -36,6 +37,7 @@ function parse(argv: string[]): Args {
         const a = argv[i];
         if (i === 0 && (actions as string[]).includes(a)) out.action = a as Action;
         else if (a === "--nodes") out.nodes = number(a, argv[++i]);
+        else if (a === "--disks") out.disks = true;
         else if (a === "--count") out.count = number(a, argv[++i]);
         else if (a === "--keep") out.keep = argv[++i] === "none" ? [] : (argv[i] ?? "").split(",").filter(Boolean);
         else if (a === "--set") {
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
             return;
     }
     const t0 = Date.now();
-    const lab = await labUp({ count: args.nodes, dir: DIR, log, onFresh: () => forgetDeployments(DIR) });
+    const lab = await labUp({ count: args.nodes, dir: DIR, log, disks: args.disks, onFresh: () => forgetDeployments(DIR) });
     if (args.action === "hosts") {
         console.log(`hosts (reach them inside: ip netns exec ${lab.netns} ...; ssh key ${lab.sshKey}):`);
         for (const h of lab.hosts) console.log(`  ${h.name} ${h.address}`);

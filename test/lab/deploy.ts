@@ -37,12 +37,22 @@ export interface DeployResult {
     changes: string[];
 }
 
+/**
+ * The lab's hosts are containers on a shared development machine: their clock is this machine's kernel clock and
+ * no time server is reachable, and their disks are files on this machine's disk, shared with everything else.
+ */
+export const LAB_PREFLIGHT = {
+    walFsyncP99Ms: 1000,
+    waive: { timeSync: "lab hosts are containers: the host kernel keeps their clock and no time server is reachable" },
+};
+
 /** The stack config a user would set for these hosts, plus `extra` keys (values as `pulumi config` holds them). */
 export function labConfig(lab: LabHosts, extra: Record<string, unknown> = {}): Record<string, string> {
     const config: Record<string, unknown> = {
         target: "hosts",
         nodeCount: lab.hosts.length,
-        hosts: lab.hosts.map((h) => ({ name: h.name, address: h.address, user: lab.sshUser, hostKey: h.hostKey })),
+        hosts: lab.hosts.map((h) => ({ ...h, user: lab.sshUser })),
+        preflight: LAB_PREFLIGHT,
         sshPrivateKey: fs.readFileSync(lab.sshKey, "utf8"),
         etcdVersion: lab.etcdVersion,
         etcdArchive: lab.etcdArchive,

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createHostCgroups, removeHostCgroups } from "./hosts-cgroup";
+import { attachHostDisks, writeDiskLinksUnit } from "./hosts-disks";
 import { boot, isRunning, kill, removeNspawnRuntime, stop } from "./hosts-nspawn";
 import { mountOverlay, mountsUnder, unmount, writeHostFiles } from "./hosts-overlay";
 import { waitForSsh } from "./hosts-ssh";
@@ -31,7 +32,9 @@ function etcHosts(hosts: HostState[]): string {
 export async function startHost(dir: string, rootfs: string, publicKey: string, h: HostState, all: HostState[]): Promise<void> {
     const merged = await mountOverlay(rootfs, hostDir(dir, h.name));
     h.hostKey = await writeHostFiles(merged, { hostname: h.name, etcHosts: etcHosts(all), authorizedKey: publicKey });
-    h.pid = boot({ name: h.name, machine: h.netns, merged, netnsPath: `/run/netns/${h.netns}`, consoleLog: join(hostDir(dir, h.name), "console.log"), cgroupProcs: createHostCgroups(h.name) });
+    const extraArgs = h.disks ? await attachHostDisks(dir, h.name) : [];
+    if (h.disks) writeDiskLinksUnit(merged);
+    h.pid = boot({ extraArgs, name: h.name, machine: h.netns, merged, netnsPath: `/run/netns/${h.netns}`, consoleLog: join(hostDir(dir, h.name), "console.log"), cgroupProcs: createHostCgroups(h.name) });
 }
 
 /** Rewrites /etc/hosts on the running hosts, so each names the hosts the lab has now. */

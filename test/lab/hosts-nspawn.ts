@@ -10,7 +10,7 @@ const NSPAWN_RUNTIME = "/run/systemd/nspawn";
 // cgroups (see hosts-cgroup.ts), and moving it after it started would race with it creating its own.
 const JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 1; shift; done; shift; exec "$@"';
 
-export interface BootSpec { name: string; machine: string; merged: string; netnsPath: string; consoleLog: string; cgroupProcs: string[]; }
+export interface BootSpec { name: string; machine: string; merged: string; netnsPath: string; consoleLog: string; cgroupProcs: string[]; extraArgs?: string[]; }
 
 // Detached (own session, no terminal, output to a file) so the container neither holds the caller's stdout open
 // nor dies with the caller. --register=no and --keep-unit because the machine has no systemd to register with.
@@ -20,6 +20,7 @@ export function boot(spec: BootSpec): number {
         const args = [
             "--register=no", "--keep-unit", "--link-journal=no", "-b",
             "-D", spec.merged, "-M", spec.machine, `--hostname=${spec.name}`, `--network-namespace-path=${spec.netnsPath}`,
+            ...(spec.extraArgs ?? []),
         ];
         const child = spawn("sh", ["-c", JOIN_CGROUPS, "sh", ...spec.cgroupProcs, "--", "systemd-nspawn", ...args], {
             detached: true,

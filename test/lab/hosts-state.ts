@@ -11,6 +11,8 @@ export interface HostState {
     hostKey?: string;
     /** killed (labKill): no container, files or network namespace until labRebuild */
     lost?: boolean;
+    /** has data and WAL disks (hosts-disks.ts) */
+    disks?: boolean;
 }
 
 export interface LabState {
@@ -19,6 +21,8 @@ export interface LabState {
     etcdArchive: string;
     etcdVersion: string;
     hosts: HostState[];
+    /** every host gets data and WAL disks */
+    disks?: boolean;
 }
 
 function statePath(dir: string): string {

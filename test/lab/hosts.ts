@@ -8,6 +8,7 @@ import { ensureEtcdArchive } from "./etcd-archive";
 import { ensureImage } from "./image";
 import { labCacheDir, labDir } from "./lab-id";
 import { labCgroupHosts, removeLabCgroup } from "./hosts-cgroup";
+import { destroyDisks, labDiskLink } from "./hosts-disks";
 import { haltHost, hostDir, resetHostFiles, startHost, updateEtcHosts, waitUp } from "./hosts-host";
 import { releaseNspawnRuntimeDirs } from "./hosts-nspawn";
 import { mountsUnder } from "./hosts-overlay";
@@ -16,7 +17,7 @@ import { HostState, LabState, readState, removeState, writeState } from "./hosts
 import { LAB_NETNS, assertIsolated, assertOutsideLab, createHostNetns, createLabNetns, deleteNetns, hostAddress, hostNetns, labNamespaces, netnsPids, releaseNetnsDir } from "./netns";
 
 /** hostKey: the host's SSH public key line (`ssh-ed25519 AAAA...`), made when the host was created. */
-export interface LabHost { name: string; address: string; hostKey: string; }
+export interface LabHost { name: string; address: string; hostKey: string; dataDevice?: string; walDevice?: string; }
 
 export interface LabHosts {
     netns: string;
@@ -35,10 +36,14 @@ function seconds(since: number): string {
     return `${((Date.now() - since) / 1000).toFixed(1)}s`;
 }
 
+function labHost(h: HostState): LabHost {
+    return { name: h.name, address: h.address, hostKey: h.hostKey ?? "", ...(h.disks ? { dataDevice: labDiskLink("data"), walDevice: labDiskLink("wal") } : {}) };
+}
+
 function toLabHosts(s: LabState, hosts: HostState[]): LabHosts {
     return {
         netns: s.netns,
-        hosts: hosts.map((h) => ({ name: h.name, address: h.address, hostKey: h.hostKey ?? "" })),
+        hosts: hosts.map(labHost),
         sshKey: s.sshKey,
         sshUser: "root",
         etcdArchive: s.etcdArchive,
@@ -60,7 +65,7 @@ function newHosts(state: LabState, count: number): HostState[] {
     if (next + count - 1 > MAX_HOSTS) throw new Error(`the lab has room for hosts etcd-1 to etcd-${MAX_HOSTS}`);
     return Array.from({ length: count }, (_, i) => {
         const name = `etcd-${next + i}`;
-        return { name, address: hostAddress(next + i), netns: hostNetns(name) };
+        return { name, address: hostAddress(next + i), netns: hostNetns(name), disks: state.disks };
     });
 }
 
@@ -86,12 +91,12 @@ async function bootNew(dir: string, state: LabState, hosts: HostState[], rootfs:
     await waitUp(dir, state.sshKey, hosts);
 }
 
-async function bringUp(dir: string, count: number, rootfs: string, archive: { path: string; version: string }, log: Log): Promise<LabHosts> {
+async function bringUp(dir: string, count: number, disks: boolean, rootfs: string, archive: { path: string; version: string }, log: Log): Promise<LabHosts> {
     const t = Date.now();
     mkdirSync(join(dir, "ssh"), { recursive: true, mode: 0o700 });
     const sshKey = join(dir, "ssh", "id_ed25519");
     await createKey(sshKey);
-    const state: LabState = { netns: LAB_NETNS, sshKey, etcdArchive: archive.path, etcdVersion: archive.version, hosts: [] };
+    const state: LabState = { netns: LAB_NETNS, sshKey, etcdArchive: archive.path, etcdVersion: archive.version, hosts: [], disks };
     state.hosts = newHosts(state, count);
     // Recorded before anything exists, so a labDown from another process finds a half-made lab too.
     writeState(dir, state);
@@ -109,7 +114,7 @@ async function bringUp(dir: string, count: number, rootfs: string, archive: { pa
  * `onFresh` runs when every host is made anew (no lab ran): a deployment state kept from before describes machines
  * that are gone.
  */
-export async function labUp(opts: { count: number; dir: string; log?: Log; onFresh?: () => void }): Promise<LabHosts> {
+export async function labUp(opts: { count: number; dir: string; log?: Log; disks?: boolean; onFresh?: () => void }): Promise<LabHosts> {
     const dir = resolve(opts.dir);
     const log = opts.log ?? (() => undefined);
     const { count } = opts;
@@ -125,7 +130,8 @@ export async function labUp(opts: { count: number; dir: string; log?: Log; onFre
     log(`etcd archive: ${archive.cached ? "cached" : "built"} ${basename(archive.path)} (${seconds(t)})`);
 
     const previous = readState(dir);
-    if (previous && (await labNamespaces()).includes(LAB_NETNS) && existsSync(previous.sshKey)) {
+    if (previous && !!previous.disks !== !!opts.disks) log(`hosts: the running lab has ${previous.disks ? "" : "no "}data and WAL disks: replacing it`);
+    else if (previous && (await labNamespaces()).includes(LAB_NETNS) && existsSync(previous.sshKey)) {
         const state = { ...previous, etcdArchive: archive.path, etcdVersion: archive.version };
         const usable = state.hosts.filter((h) => !h.lost);
         for (const h of usable) if (!(await reachable(state, h))) log(`hosts: ${h.name} (${h.address}) does not answer: kept as it is (rebuild it with npm run lab -- rebuild ${h.name})`);
@@ -145,7 +151,7 @@ export async function labUp(opts: { count: number; dir: string; log?: Log; onFre
     await labDown({ dir, log });
     opts.onFresh?.();
     try {
-        return await bringUp(dir, count, image.rootfs, archive, log);
+        return await bringUp(dir, count, opts.disks ?? false, image.rootfs, archive, log);
     } catch (e) {
         log("hosts: bring-up failed: tearing down");
         await labDown({ dir, log });
@@ -174,7 +180,7 @@ export async function labAddHosts(opts: { count?: number; dir?: string; log?: Lo
     const t = Date.now();
     const added = await addHosts(dir, state, opts.count ?? 1, (await ensureImage(labCacheDir(dir))).rootfs);
     opts.log?.(`hosts: added ${added.map((h) => `${h.name} (${h.address})`).join(", ")} (${seconds(t)})`);
-    return added.map((h) => ({ name: h.name, address: h.address, hostKey: h.hostKey ?? "" }));
+    return added.map(labHost);
 }
 
 /** Stops the named hosts cleanly and removes them with their files and network namespaces: gone from the lab. */
@@ -214,6 +220,7 @@ export async function labKill(name: string, opts: { dir?: string; log?: Log } = 
     const t = Date.now();
     if (!h.lost) await haltHost(dir, name, "kill", h.pid, log);
     resetHostFiles(dir, name, []);
+    await destroyDisks(dir, name);
     if ((await labNamespaces()).includes(h.netns)) await deleteNetns(h.netns);
     h.lost = true;
     h.pid = undefined;
@@ -278,7 +285,7 @@ export async function labDown(opts: { dir: string; log?: Log }): Promise<void> {
         ...namespaces.filter((n) => n !== LAB_NETNS).map((n) => n.slice(LAB_NETNS.length + 1)),
         ...hostDirNames(dir),
     ]);
-    if (names.size === 0 && namespaces.length === 0 && !state && !existsSync(join(dir, "ssh"))) {
+    if (names.size === 0 && namespaces.length === 0 && !state && !existsSync(join(dir, "ssh")) && !existsSync(join(dir, "disks"))) {
         log(`down: nothing to remove (${seconds(t)})`);
         return;
     }
@@ -306,6 +313,7 @@ export async function labDown(opts: { dir: string; log?: Log }): Promise<void> {
     if (errors.length > 0 || mounted.length > 0) {
         throw new Error(`labDown: could not remove everything (state kept in ${dir}/hosts.json for another try):\n${[...errors, ...mounted.map((m) => `still mounted: ${m}`)].join("\n")}`);
     }
+    await destroyDisks(dir);
     rmSync(join(dir, "hosts"), { recursive: true, force: true });
     rmSync(join(dir, "ssh"), { recursive: true, force: true });
     removeState(dir);
