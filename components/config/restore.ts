@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { sha256 } from "../digest";
+import { sha256, sha256OfFile } from "../digest";
 import { SHA256_HEX } from "../releaseChecksums";
 import { ConfigReader, PROJECT } from "./reader";
 
@@ -21,13 +21,6 @@ export interface RestoreSource {
 
 export const RESTORE_KEYS = ["restoreFrom", "restoreId"] as const;
 
-export interface RestoreReadOptions {
-    cwd?: string;
-    /** Injectable for tests. */
-    readFile?: (p: string) => Buffer;
-    fileExists?: (p: string) => boolean;
-}
-
 /** The checksum line a backup store keeps beside each snapshot (`<64 hex>  <file name>`, sha256sum's format). */
 export function parseChecksumLine(text: string, fileName: string): string | undefined {
     const m = /^([0-9a-f]{64}) [ *](\S+)\s*$/.exec(text.trim());
@@ -38,7 +31,7 @@ export function restoreKey(snapshotSha256: string, id: string): string {
     return sha256(`${snapshotSha256}:${id}`).slice(0, 16);
 }
 
-export function readRestore(r: ConfigReader, opts: RestoreReadOptions = {}): RestoreSource | undefined {
+export function readRestore(r: ConfigReader, opts: { cwd?: string } = {}): RestoreSource | undefined {
     const id = r.str("restoreId", "") ?? "";
     if (!/^[A-Za-z0-9._-]{0,64}$/.test(id)) r.bad("restoreId", id, "expected up to 64 letters, digits, '.', '_' or '-' (a date or a counter)");
     const from = r.str("restoreFrom");
@@ -47,16 +40,15 @@ export function readRestore(r: ConfigReader, opts: RestoreReadOptions = {}): Res
         return undefined;
     }
     const file = path.resolve(opts.cwd ?? process.cwd(), from);
-    const exists = opts.fileExists ?? ((p: string) => fs.existsSync(p) && fs.statSync(p).isFile());
-    const read = opts.readFile ?? ((p: string) => fs.readFileSync(p));
+    const exists = (p: string) => fs.existsSync(p) && fs.statSync(p).isFile();
     if (!exists(file)) {
         r.bad("restoreFrom", from, `${file} is not a file; expected the path of an etcd snapshot on this machine (from \`etcdctl snapshot save\` or fetched from the backup store, see the README)`);
         return undefined;
     }
-    const digest = sha256(read(file));
+    const digest = sha256OfFile(file);
     const checksumFile = `${file}.sha256`;
     if (exists(checksumFile)) {
-        const expected = parseChecksumLine(read(checksumFile).toString("utf8"), path.basename(file));
+        const expected = parseChecksumLine(fs.readFileSync(checksumFile, "utf8"), path.basename(file));
         if (!expected || !SHA256_HEX.test(expected)) {
             r.bad("restoreFrom", from, `${checksumFile} is not a checksum line for ${path.basename(file)} ("<64 hex digits>  ${path.basename(file)}")`);
             return undefined;
