@@ -103,6 +103,18 @@ test("a corrupted snapshot is refused before any member changes", { skip }, asyn
     assert.match(ok(info, ["get", "e2e/restore/written-since", "--print-value-only"]), /^kept$/m);
 });
 
+test("the same snapshot restored again over the running cluster (a new restoreId) drops what was written since", { skip }, async () => {
+    const snapshot = path.join(SNAPSHOTS, "snapshot.db");
+    assert.ok(keys("e2e/restore/").includes("e2e/restore/written-since"));
+    const result = await deploy(lab, { dir: DIR, extraConfig: { quotaBackendBytes: QUOTA, restoreFrom: snapshot, restoreId: "again" }, log: () => undefined });
+    log(`restored over the running cluster in ${result.seconds.toFixed(1)} s`);
+    assertHealthy(info, 3);
+    assert.deepEqual(keys("e2e/restore/"), Array.from({ length: 12 }, (_, i) => `e2e/restore/before-${String(i).padStart(2, "0")}`));
+    for (const m of info.members) {
+        assert.equal(ssh(info, m.address, "ls -d /var/lib/etcd/member.before-restore-* | wc -l"), "2", `${m.name}: both replaced data dirs are kept`);
+    }
+});
+
 test("a backend filled to its quota raises NOSPACE; etcd-nospace-recover clears it and no acknowledged write is lost", { skip }, async () => {
     const writer = startWriter(info, "e2e/nospace/");
     const member = info.members[0];
