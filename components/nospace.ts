@@ -43,7 +43,8 @@ if [ -z "$alarms" ]; then
   log "no alarm is raised; nothing to do"
   exit 0
 fi
-others=$(grep -v 'alarm:NOSPACE$' <<<"$alarms" || true)
+# etcdctl ends each alarm line with a space.
+others=$(grep -v 'alarm:NOSPACE[[:space:]]*$' <<<"$alarms" || true)
 if [ -n "$others" ]; then
   fail "alarms other than NOSPACE are raised ($(tr '\\n' ' ' <<<"$others")): not disarming anything. A CORRUPT alarm means a member's data differs from the others': replace that member (see the README)"
 fi
