@@ -13,7 +13,7 @@ import { PKI, binary } from "../components/layout";
 import { NOSPACE_RECOVER } from "../components/nospace";
 import { BUMP_REVISION } from "../components/scripts/restore";
 import { ClusterInfo, deploy, forgetDeployments } from "./lab/deploy";
-import { assertHealthy, mainPids, missingWrites, ok, ssh, sshTry, startWriter } from "./lab/e2e-support";
+import { assertHealthy, mainPids, missingWrites, ok, ssh, sshAsync, sshTry, startWriter } from "./lab/e2e-support";
 import { LabHosts, labDown, labUp } from "./lab/hosts";
 import { labDir } from "./lab/lab-id";
 
@@ -120,14 +120,14 @@ test("a backend filled to its quota raises NOSPACE; etcd-nospace-recover clears 
     const member = info.members[0];
     const etcdctl = `${binary(lab.etcdVersion, "etcdctl")} --endpoints=${info.endpoints.join(",")} --cacert=${PKI.ca} --cert=${PKI.serverCert} --key=${PKI.serverKey}`;
     // About 1 MB values over four keys: history fills the backend, and compaction can free nearly all of it.
-    const fill = ssh(info, member.address, `for i in $(seq 1 600); do
+    const fill = (await sshAsync(info, member.address, `for i in $(seq 1 600); do
   if ! out=$(head -c 750000 /dev/urandom | base64 -w0 | ${etcdctl} put "e2e/fill/$((i % 4))" 2>&1); then echo "stopped after $i: $out"; break; fi
-done`);
+done`)).stdout.trim();
     log(fill);
     assert.match(fill, /database space exceeded/);
     assert.match(ok(info, ["alarm", "list"]), /alarm:NOSPACE/);
 
-    const recover = sshTry(info, info.members[1].address, NOSPACE_RECOVER);
+    const recover = await sshAsync(info, info.members[1].address, NOSPACE_RECOVER);
     log(recover.stdout.trim().replace(/\n/g, " | "));
     assert.equal(recover.status, 0, recover.stderr);
     assert.match(recover.stdout, /NOSPACE cleared: writes are accepted again/);
