@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { bastionProxy } from "../cloud/bastion";
 import { BOOT_DIAL } from "../cloud/boot";
 import { machineHostKey } from "../cloud/hostKey";
 import { spreadAcrossZones } from "../cloud/zones";
@@ -38,10 +39,7 @@ export function awsMachines(target: AwsTarget, args: AwsMachinesArgs): Machine[]
         const after = new Promise<pulumi.Resource[]>((resolve) => { release = resolve; });
         const instance = memberInstance(name, target, { networkInterface: eni, keyName: login.keyName, userData: hostKey.userData, after });
         const attachments = [attachVolume(name, "data", data, instance, target), attachVolume(name, "wal", wal, instance, target)];
-        const proxy = target.bastion && {
-            host: target.bastion.host, port: target.bastion.port, user: target.bastion.user, hostKey: target.bastion.hostKey,
-            privateKey: args.sshPrivateKey!, ...BOOT_DIAL,
-        };
+        const proxy = target.bastion && bastionProxy(target.bastion, args.sshPrivateKey!);
         return {
             name,
             address: eni.privateIp,
