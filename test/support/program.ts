@@ -66,3 +66,20 @@ export function awsConfig(n: number, aws: Record<string, unknown> = {}, extra: R
     const config: Record<string, unknown> = { target: "aws", nodeCount: n, aws: awsSettings(aws), ...extra };
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
+
+export const GCP_ZONES = ["europe-west1-b", "europe-west1-c", "europe-west1-d"];
+export const GCP_IMAGE = "projects/ubuntu-os-cloud/global/images/ubuntu-2404-noble-amd64-v20251001";
+
+/** The `gcp` target's settings of a small valid stack, with `gcp` overriding its fields. */
+export function gcpSettings(gcp: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        project: "etcd-test-123456", region: "europe-west1", network: "prod-vpc", subnetwork: "prod-europe-west1",
+        zones: GCP_ZONES, image: GCP_IMAGE, clientCidrs: ["10.20.0.0/16"], adminCidrs: ["10.99.0.0/24"], ...gcp,
+    };
+}
+
+/** Config for a GCP stack of n members, as `pulumi config` would hold it. */
+export function gcpConfig(n: number, gcp: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, string> {
+    const config: Record<string, unknown> = { target: "gcp", nodeCount: n, gcp: gcpSettings(gcp), ...extra };
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}

@@ -12,12 +12,13 @@ export interface MachineHostKey {
     userData: pulumi.Output<string>;
 }
 
-export function machineHostKey(name: string, parent?: pulumi.Resource): MachineHostKey {
+/** `more`: further cloud-config lines of the machine's first boot (a login user, files), after the host key. */
+export function machineHostKey(name: string, parent?: pulumi.Resource, more: pulumi.Input<string[]> = []): MachineHostKey {
     const key = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent });
     const publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
     return {
         publicKey,
-        userData: pulumi.secret(pulumi.all([key.privateKeyOpenssh, publicKey]).apply(([priv, pub]) => hostKeyCloudConfig(priv, pub))),
+        userData: pulumi.secret(pulumi.all([key.privateKeyOpenssh, publicKey, more]).apply(([priv, pub, lines]) => hostKeyCloudConfig(priv, pub, lines))),
     };
 }
 
@@ -26,7 +27,7 @@ export function machineHostKey(name: string, parent?: pulumi.Resource): MachineH
  * ssh_genkeytypes): the image's own host keys are deleted, none are generated, and ours is the only one. cloud-init
  * runs before sshd at first boot, so sshd never answers with another key.
  */
-export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyLine: string): string {
+export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyLine: string, more: string[] = []): string {
     const indented = privateKeyOpenssh.trim().split("\n").map((l) => `    ${l}`).join("\n");
     return [
         "#cloud-config",
@@ -36,6 +37,7 @@ export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyLine: str
         "  ed25519_private: |",
         indented,
         `  ed25519_public: ${publicKeyLine.trim()}`,
+        ...more,
         "",
     ].join("\n");
 }

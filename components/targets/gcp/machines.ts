@@ -1,0 +1,60 @@
+import * as pulumi from "@pulumi/pulumi";
+import { bastionProxy } from "../cloud/bastion";
+import { BOOT_DIAL } from "../cloud/boot";
+import { machineHostKey } from "../cloud/hostKey";
+import { spreadAcrossZones } from "../cloud/zones";
+import { Machine } from "../machine";
+import { GcpTarget } from "./config";
+import { attachedDisks, DEVICE_NAMES, gceDevicePath, memberDisk } from "./disks";
+import { firstBootCloudConfig } from "./firstBoot";
+import { memberInstance } from "./instance";
+import { loginKey } from "./loginKey";
+import { firewallRules, gceName, memberAddress, memberTag, membersFirewall } from "./network";
+
+export interface GcpMachinesArgs {
+    /** Member names, in restart order. */
+    names: string[];
+    /** Port etcd is downloaded from, undefined for offline installs. */
+    downloadPort: number | undefined;
+    /** Logs in to the bastion, and to members with `gcp.loginPublicKey`. */
+    sshPrivateKey?: pulumi.Input<string>;
+    /** Prefix of shared resources (firewall rules, network tag, login key). */
+    prefix: string;
+}
+
+/**
+ * One Compute Engine machine per member: a reserved internal address in the subnetwork, an instance in its zone with
+ * a program-made SSH host key, and data and WAL persistent disks that outlive any instance. Nothing here knows
+ * about etcd.
+ */
+export function gcpMachines(target: GcpTarget, args: GcpMachinesArgs): Machine[] {
+    const prefix = gceName(args.prefix);
+    const tag = memberTag(prefix);
+    const login = loginKey(prefix, target, args.sshPrivateKey);
+    const firstBoot = pulumi.output(login.publicKey).apply((key) => firstBootCloudConfig(target.user, key));
+    const zones = spreadAcrossZones(args.names.length, target.zones);
+    const addresses = args.names.map((name) => memberAddress(name, target));
+    const firewall = membersFirewall(prefix, target, firewallRules(target, tag, addresses.map((a) => a.address), args.downloadPort));
+    return args.names.map((name, i) => {
+        const zone = zones[i];
+        const address = addresses[i];
+        const hostKey = machineHostKey(name, undefined, firstBoot);
+        const disks = { data: memberDisk(name, "data", target.data, zone, target), wal: memberDisk(name, "wal", target.wal, zone, target) };
+        let release: (after: pulumi.Resource[]) => void = () => undefined;
+        const after = new Promise<pulumi.Resource[]>((resolve) => { release = resolve; });
+        const instance = memberInstance(name, target, { zone, address, attachedDisks: attachedDisks(disks), tag, userData: hostKey.userData, after });
+        const proxy = target.bastion && bastionProxy(target.bastion, args.sshPrivateKey!);
+        return {
+            name,
+            address: address.address,
+            user: target.user,
+            connection: { host: address.address, port: 22, user: target.user, privateKey: login.privateKey, hostKey: hostKey.publicKey, ...BOOT_DIAL, ...(proxy ? { proxy } : {}) },
+            // A new instance, or the same one restarted with another machine type, gets every step again (and is waited for).
+            identity: pulumi.interpolate`${instance.instanceId} ${instance.machineType}`,
+            dataDevice: gceDevicePath(DEVICE_NAMES.data),
+            walDevice: gceDevicePath(DEVICE_NAMES.wal),
+            dependsOn: [instance, disks.data, disks.wal, ...firewall],
+            holdChangesUntil: (previous) => release(previous ? [previous] : []),
+        };
+    });
+}
