@@ -14,11 +14,10 @@ const { config, target, sshPrivateKey } = loadStackConfig();
 // The one place that picks the target: each only makes machines; the cluster on top is the same.
 function machines(): Machine[] {
     if (target.kind === "hosts") return hostMachines(target, sshPrivateKey!);
-    const cloud = {
-        names: targetMemberNames(target, config.nodeCount),
-        downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
-    };
-    return target.kind === "aws" ? awsMachines(target, cloud) : gcpMachines(target, cloud);
+    const cloud = { names: targetMemberNames(target, config.nodeCount), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}` };
+    if (target.kind === "aws") return awsMachines(target, { ...cloud, downloadPort: downloadPort(config) });
+    const port = downloadPort(config);
+    return gcpMachines(target, { ...cloud, outboundPorts: port === undefined ? [] : [{ port, purpose: "etcd release download" }] });
 }
 
 // The clock picks the certificate renewal generation (components/renewal.ts): a preview differs only from the day

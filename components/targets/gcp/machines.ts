@@ -14,8 +14,8 @@ import { firewallRules, gceName, memberAddress, memberTag, membersFirewall } fro
 export interface GcpMachinesArgs {
     /** Member names, in restart order. */
     names: string[];
-    /** Port etcd is downloaded from, undefined for offline installs. */
-    downloadPort: number | undefined;
+    /** Ports members must reach on any address (egress); nothing else leaves the members. */
+    outboundPorts: Array<{ port: number; purpose: string }>;
     /** Logs in to the bastion, and to members with `gcp.loginPublicKey`. */
     sshPrivateKey?: pulumi.Input<string>;
     /** Prefix of shared resources (firewall rules, network tag, login key). */
@@ -34,7 +34,7 @@ export function gcpMachines(target: GcpTarget, args: GcpMachinesArgs): Machine[]
     const firstBoot = pulumi.output(login.publicKey).apply((key) => firstBootCloudConfig(target.user, key));
     const zones = spreadAcrossZones(args.names.length, target.zones);
     const addresses = args.names.map((name) => memberAddress(name, target));
-    const firewall = membersFirewall(prefix, target, firewallRules(target, tag, addresses.map((a) => a.address), args.downloadPort));
+    const firewall = membersFirewall(prefix, target, firewallRules(target, tag, addresses.map((a) => a.address), args.outboundPorts));
     return args.names.map((name, i) => {
         const zone = zones[i];
         const address = addresses[i];

@@ -41,7 +41,7 @@ export function memberTag(prefix: string): string {
 /**
  * The members' rules. Ingress: peers (2380) from members only; clients (2379) from members and the configured client
  * networks and tags; SSH from the admin networks or the bastion's tag. Egress: to members on 2379-2380, to the
- * release mirror's port only when etcd is downloaded, nothing else. Rules are stateful, so replies need no rule;
+ * outbound ports asked for (the release mirror's, when etcd is downloaded), nothing else. Rules are stateful, so replies need no rule;
  * traffic to the metadata server (DHCP, DNS, instance metadata, NTP) is always allowed whatever the rules say
  * (VPC documentation, "VPC firewall rules", "Always allowed traffic").
  */
@@ -49,7 +49,7 @@ export function firewallRules(
     target: Pick<GcpTarget, "clientCidrs" | "clientTags" | "adminCidrs" | "bastion">,
     tag: string,
     memberAddresses: pulumi.Input<string>[],
-    downloadPort: number | undefined,
+    outboundPorts: Array<{ port: number; purpose: string }>,
 ): FirewallRule[] {
     const tcp = (ports: string) => [{ protocol: "tcp", ports: [ports] }];
     const ingress = (name: string, description: string, port: number, from: Pick<FirewallRule, "sourceRanges" | "sourceTags">): FirewallRule =>
@@ -65,7 +65,7 @@ export function firewallRules(
     const egress = (name: string, description: string, ports: string, destinationRanges: pulumi.Input<string>[]): FirewallRule =>
         ({ name, description, direction: "EGRESS", priority: PRIORITY.allow, allows: tcp(ports), destinationRanges, targetTags: [tag] });
     rules.push(egress("to-members", "etcd: to members", `${CLIENT_PORT}-${PEER_PORT}`, memberAddresses.map((a) => pulumi.interpolate`${a}/32`)));
-    if (downloadPort !== undefined) rules.push(egress("download", "etcd release download", String(downloadPort), ["0.0.0.0/0"]));
+    for (const p of outboundPorts) rules.push(egress(`out-${p.port}`, p.purpose, String(p.port), ["0.0.0.0/0"]));
     rules.push({ name: "deny-egress", description: "members: no other egress", direction: "EGRESS", priority: PRIORITY.denyEgress, denies: [{ protocol: "all" }], destinationRanges: ["0.0.0.0/0"], targetTags: [tag] });
     return rules;
 }
