@@ -114,4 +114,11 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ error, resources, outputs, invokes, evaluationMs }));
 }
 
+// The SDK rejects a failed invoke outside the program's own promises: the run ends with the invokes it made as its
+// error instead of a crash.
+process.on("unhandledRejection", (reason) => {
+    if (!invokes.length) throw reason;
+    process.stdout.write(JSON.stringify({ error: `un-mocked invokes: ${invokes.join(", ")}`, resources, outputs: {}, invokes, evaluationMs: 0 }));
+    process.exit(0);
+});
 main().catch((e) => { console.error(e); process.exit(1); });
