@@ -1,4 +1,5 @@
 import { execFileSync } from "child_process";
+import * as assert from "node:assert/strict";
 import * as path from "path";
 
 /** `started` and `finished` are ticks of one counter: registration began / the mock returned. */
@@ -82,4 +83,13 @@ export function gcpSettings(gcp: Record<string, unknown> = {}): Record<string, u
 export function gcpConfig(n: number, gcp: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, string> {
     const config: Record<string, unknown> = { target: "gcp", nodeCount: n, gcp: gcpSettings(gcp), ...extra };
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** Asserts that validation refused the stack with exactly one error about `key`, showing `value` and what is allowed. */
+export function assertOneError(result: { errors: string[]; target?: unknown }, key: string, value: string, allowed: RegExp): void {
+    assert.equal(result.target, undefined, "bad input must not produce a target");
+    const mine = result.errors.filter((e) => e.startsWith(`etcd-cluster:${key}:`));
+    assert.equal(mine.length, 1, `expected one error for ${key}, got: ${result.errors.join(" | ")}`);
+    assert.ok(mine[0].includes(value), `error should show ${value}: ${mine[0]}`);
+    assert.match(mine[0], allowed);
 }

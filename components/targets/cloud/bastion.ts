@@ -1,8 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
 import { canonicalHostKey } from "../../config/sshKeys";
 import { parsePort } from "../../config/net";
 import { ConfigReader } from "../../config/reader";
-import { BOOT_DIAL } from "./boot";
 import { LOGIN_NAME } from "./loginName";
 
 /**
@@ -40,9 +38,4 @@ export function readBastion(r: ConfigReader, key: string, raw: unknown, source: 
     if (portNumber === undefined) { r.bad(`${key}.port`, port, "expected a port number 1-65535"); ok = false; }
     if (!r.secretsSet.has("sshPrivateKey")) { r.missing("sshPrivateKey", `the key that logs in to the bastion (${key}); set it with \`pulumi config set --secret sshPrivateKey < key\``); ok = false; }
     return ok ? { host: host as string, hostKey: line!, source: b[source.field] as string, user: user as string, port: portNumber! } : undefined;
-}
-
-/** The command provider's `proxy`: the bastion, verified by its host key, retried while a machine boots. */
-export function bastionProxy(bastion: Bastion, privateKey: pulumi.Input<string>) {
-    return { host: bastion.host, port: bastion.port, user: bastion.user, hostKey: bastion.hostKey, privateKey, ...BOOT_DIAL };
 }

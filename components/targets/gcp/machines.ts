@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { bastionProxy } from "../cloud/bastion";
-import { BOOT_DIAL } from "../cloud/boot";
+import { cloudConnection } from "../cloud/connection";
+import { heldChanges } from "../cloud/holdChanges";
 import { machineHostKey } from "../cloud/hostKey";
 import { spreadAcrossZones } from "../cloud/zones";
 import { Machine } from "../machine";
@@ -40,21 +40,19 @@ export function gcpMachines(target: GcpTarget, args: GcpMachinesArgs): Machine[]
         const address = addresses[i];
         const hostKey = machineHostKey(name, undefined, firstBoot);
         const disks = { data: memberDisk(name, "data", target.data, zone, target), wal: memberDisk(name, "wal", target.wal, zone, target) };
-        let release: (after: pulumi.Resource[]) => void = () => undefined;
-        const after = new Promise<pulumi.Resource[]>((resolve) => { release = resolve; });
+        const { after, holdChangesUntil } = heldChanges();
         const instance = memberInstance(name, target, { zone, address, attachedDisks: attachedDisks(disks), tag, userData: hostKey.userData, after });
-        const proxy = target.bastion && bastionProxy(target.bastion, args.sshPrivateKey!);
         return {
             name,
             address: address.address,
             user: target.user,
-            connection: { host: address.address, port: 22, user: target.user, privateKey: login.privateKey, hostKey: hostKey.publicKey, ...BOOT_DIAL, ...(proxy ? { proxy } : {}) },
+            connection: cloudConnection({ host: address.address, user: target.user, privateKey: login.privateKey, hostKey: hostKey.publicKey, bastion: target.bastion, bastionKey: args.sshPrivateKey }),
             // A new instance, or the same one restarted with another machine type, gets every step again (and is waited for).
             identity: pulumi.interpolate`${instance.instanceId} ${instance.machineType}`,
             dataDevice: gceDevicePath(DEVICE_NAMES.data),
             walDevice: gceDevicePath(DEVICE_NAMES.wal),
             dependsOn: [instance, disks.data, disks.wal, ...firewall],
-            holdChangesUntil: (previous) => release(previous ? [previous] : []),
+            holdChangesUntil,
         };
     });
 }
