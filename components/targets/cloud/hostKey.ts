@@ -23,16 +23,16 @@ export function machineHostKey(name: string, parent?: pulumi.Resource, more: pul
 }
 
 /**
- * cloud-config for cloud-init's ssh module (docs.cloud-init.io, "SSH" module: ssh_keys, ssh_deletekeys,
- * ssh_genkeytypes): the image's own host keys are deleted, none are generated, and ours is the only one. cloud-init
- * runs before sshd at first boot, so sshd never answers with another key.
+ * cloud-config for cloud-init's ssh module (docs.cloud-init.io, "SSH" module: ssh_keys, ssh_deletekeys): the image's
+ * own host keys are deleted and ours is the only one; with ssh_keys given, the module generates none (cc_ssh.py
+ * reads ssh_genkeytypes only without ssh_keys, and its schema refuses an empty list). cloud-init runs before sshd at
+ * first boot, so sshd never answers with another key.
  */
 export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyLine: string, more: string[] = []): string {
     const indented = privateKeyOpenssh.trim().split("\n").map((l) => `    ${l}`).join("\n");
     return [
         "#cloud-config",
         "ssh_deletekeys: true",
-        "ssh_genkeytypes: []",
         "ssh_keys:",
         "  ed25519_private: |",
         indented,
