@@ -87,6 +87,13 @@ test("a member that crash-loops with its new configuration stops the roll on thi
     const second = apply(host, 0);
     assert.notEqual(second.status, 0, "a second run must not report the member done");
     assert.match(firstLine(second.stderr), /etcd did not start/);
+    // Between crashes systemd shows the unit activating (auto-restart) with the switched configuration: that too is
+    // a crash, not a machine coming back, and fails at once rather than after the whole timeout.
+    host.write("unit", "activating");
+    host.write("substate", "auto-restart");
+    const looping = apply(host, 0, "existing", 120);
+    assert.notEqual(looping.status, 0);
+    assert.match(firstLine(looping.stderr), /^etcd-cluster: member etcd-1: etcd did not start with configuration 2222222222222222: it crash-loops/);
     assert.equal(fs.readFileSync(host.hostPath("/var/lib/etcd-cluster/applied"), "utf8").trim(), OLD, "the stamp names the last healthy configuration");
 });
 

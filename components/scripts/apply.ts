@@ -77,6 +77,11 @@ member_serves() {
   [ "$(field 3 <<<"$status")" = "$version" ] || return 1
   [ "$(field 6 <<<"$status")" = true ] || ctl "$client_url" endpoint health >/dev/null 2>&1
 }
+# shellcheck disable=SC2317 # called through wait_for
+serves_unless_crash_looping() {
+  if [ "$(unit_is SubState)" = auto-restart ]; then fatal="crash loop"; return 1; fi
+  member_serves
+}
 # Starts (or restarts) etcd and waits until this member serves; a crash fails at once.
 run_etcd() { # start|restart
   local pid out
@@ -198,8 +203,11 @@ if ! awk -F', ' -v p="$peer_url" '$4 == p { found = 1 } END { exit !found }' <<<
 fi
 if { [ "$state" = active ] || [ "$state" = activating ]; } && [ "$running" = "$digest" ]; then
   # Switched by an earlier run that stopped before verifying, or coming back (a restarted or replaced machine):
-  # wait for it rather than restart it.
-  wait_for "$timeout" member_serves || fail "etcd is $state with configuration $digest but does not answer at $client_url: $(journal_tail)"
+  # wait for it rather than restart it, unless systemd is restarting it after a crash (waiting cannot fix that).
+  if ! wait_for "$timeout" serves_unless_crash_looping; then
+    [ -z "$fatal" ] || fail "etcd did not start with configuration $digest: it crash-loops (unit $(unit_is ActiveState)/$(unit_is SubState)): $(journal_tail). Fix the cause (journalctl -u etcd on this host) and run pulumi up again; no other member is changed until then"
+    fail "etcd is $state with configuration $digest but does not answer at $client_url: $(journal_tail)"
+  fi
   verified
 fi
 if ! wait_for "$timeout" cluster_problems_without "$name"; then
