@@ -14,7 +14,7 @@ import { renderConfigureScript, WRITE_FILE } from "../components/scripts/configu
 import { renderPrepareDisksScript } from "../components/scripts/disks";
 import { renderPreflightScript, renderTrustScript } from "../components/scripts/guards";
 import { certificateExpiryCheck, renderGateScript } from "../components/scripts/health";
-import { renderReconcileScript, renderSurveyScript } from "../components/scripts/membership";
+import { renderReconcileScript, renderRetireScript, renderSurveyScript } from "../components/scripts/membership";
 import { renderInstallScript } from "../components/scripts/install";
 import { renderMachineChecksScript } from "../components/scripts/preflight";
 import { remoteCommand } from "../components/scripts/remote";
@@ -135,6 +135,7 @@ test("every remote script passes shellcheck, as bash and inside its POSIX sh wra
         apply: renderApplyScript({ member: members[0], members, etcdVersion: "3.6.14", dataDir: "/var/lib/etcd", digest: "0123456789abcdef", token: "t", mode: "new", timeoutSeconds: 60 }),
         survey: renderSurveyScript({ ...health, dataDir: "/var/lib/etcd" }),
         reconcile: renderReconcileScript({ ...health, timeoutSeconds: 60 }),
+        retire: renderRetireScript({ ...health, member: members[0], dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal" }),
         gate: renderGateScript({ ...health, timeoutSeconds: 60, expiryMarginDays: 14 }),
         disks: renderPrepareDisksScript({ memberName: "etcd-1", disks: [
             { role: "data", device: "/dev/disk/by-id/virtio-data", mountPoint: "/var/lib/etcd" },
