@@ -154,9 +154,9 @@ join_cluster() { # member list
   id=$(awk -F', ' -v p="$peer_url" '$4 == p && $6 == "true" { print $1 }' <<<"$(member_list "$peers")")
   if [ -n "$id" ]; then
     local deadline=$((SECONDS + timeout))
-    # etcd refuses to promote a learner that has not caught up with the leader: retry, bounded.
+    # etcd refuses to promote a learner that has not caught up with the leader, and a busy cluster may time out: retry, bounded.
     until out=$(ctl "$peers" member promote "$id" 2>&1); do
-      grep -q 'in sync with leader' <<<"$out" || fail "cannot promote this learner: $(oneline <<<"$out")"
+      transient "$out" || fail "cannot promote this learner: $(oneline <<<"$out")"
       [ "$SECONDS" -lt "$deadline" ] || fail "this learner did not catch up with the leader within \${timeout}s; run pulumi up again to retry the promotion"
       sleep 2
     done

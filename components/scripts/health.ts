@@ -35,6 +35,8 @@ ctl() { # endpoints args...
   "$etcdctl" --endpoints="$eps" --cacert=${shq(file(RELEASE_FILES.ca))} --cert=${shq(file(RELEASE_FILES.serverCert))} --key=${shq(file(RELEASE_FILES.serverKey))} \\
     --dial-timeout=2s --command-timeout=5s "$@"
 }
+# An etcdctl error that waiting can fix: a learner still catching up, or a busy or electing cluster.
+transient() { grep -Eqi 'in sync with leader|deadline exceeded|unavailable|leader changed|no leader|timed out' <<<"$1"; }
 # etcdctl output on one line, without its client's JSON log lines.
 oneline() { grep -v '^{"level"' | tr '\\n' ' '; }
 # \`member list -w simple\` lines: id, status, name, peer URL, client URL, is learner.

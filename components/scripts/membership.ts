@@ -67,7 +67,7 @@ while IFS= read -r line; do
   id=$(field 1 <<<"$line")
   deadline=$((SECONDS + timeout))
   until out=$(ctl "$desired" member promote "$id" 2>&1); do
-    grep -q 'in sync with leader' <<<"$out" || fail "cannot promote learner $(field 3 <<<"$line"): $(oneline <<<"$out")"
+    transient "$out" || fail "cannot promote learner $(field 3 <<<"$line"): $(oneline <<<"$out")"
     [ "$SECONDS" -lt "$deadline" ] || fail "learner $(field 3 <<<"$line") did not catch up with the leader within \${timeout}s; run pulumi up again"
     sleep 2
   done
