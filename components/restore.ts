@@ -69,7 +69,7 @@ export function restoreSteps(name: string, args: RestoreArgs, parent: pulumi.Res
     return new command.remote.Command(`${name}-restore-gate`, {
         connection: args.gateHost.connection,
         create: step(args.gateHost, "restored cluster gate on", args.plans.apply((plans) => renderRestoreGateScript({
-            etcdVersion: config.etcdVersion, endpoints: plans.map((p) => p.clientUrl), key: restore.key, timeoutSeconds: args.timeoutSeconds,
+            etcdVersion: config.etcdVersion, members: plans, key: restore.key, timeoutSeconds: args.timeoutSeconds,
         }))),
     }, { parent, dependsOn: restored });
 }

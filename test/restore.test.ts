@@ -7,6 +7,7 @@ import * as path from "path";
 import { ConfigReader } from "../components/config/reader";
 import { readRestore, restoreKey } from "../components/config/restore";
 import { sha256 } from "../components/digest";
+import { planMember } from "../components/plan";
 import { renderRestoreCheckScript, renderRestoreGateScript, renderRestoreMemberScript, RestorePaths, uploadedSnapshotPath } from "../components/scripts/restore";
 import { fakeTools, FakeTools, runScript } from "./support/fake-tools";
 import { byType, hostsConfig, named, runProgram } from "./support/program";
@@ -78,7 +79,7 @@ test("the restore scripts pass shellcheck", () => {
     for (const [name, script] of [
         ["check", renderRestoreCheckScript(member)],
         ["member", renderRestoreMemberScript({ ...member, ...memberOptions("/var/lib/etcd", "/var/lib/etcd-wal", "/opt/etcd/v3.5.30/etcdctl") })],
-        ["gate", renderRestoreGateScript({ etcdVersion: "3.5.30", endpoints: ["https://10.0.0.1:2379"], key: KEY, timeoutSeconds: 60 })],
+        ["gate", renderRestoreGateScript({ etcdVersion: "3.5.30", members: [planMember("etcd-1", "10.0.0.1")], key: KEY, timeoutSeconds: 60 })],
     ]) {
         const file = path.join(tmp, `${name}.sh`);
         fs.writeFileSync(file, script);

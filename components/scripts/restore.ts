@@ -1,4 +1,5 @@
-import { PKI, STATE_DIR, UPLOAD_DIR, walPath } from "../layout";
+import { CURRENT_LINK, PKI, STATE_DIR, UPLOAD_DIR, walPath } from "../layout";
+import { MemberPlan } from "../plan";
 import { healthLibrary } from "./health";
 import { shq } from "./remote";
 
@@ -176,7 +177,7 @@ echo "$name: restored from snapshot $sha (restore $key) and started without wait
 
 export interface RestoreGateOptions {
     etcdVersion: string;
-    endpoints: string[];
+    members: MemberPlan[];
     key: string;
     timeoutSeconds: number;
 }
@@ -185,14 +186,14 @@ export interface RestoreGateOptions {
 export function renderRestoreGateScript(o: RestoreGateOptions): string {
     return `set -euo pipefail
 # Restore ${o.key}: wait for the restored cluster, then record the restore in it.
-${healthLibrary({ etcdVersion: o.etcdVersion, endpoints: o.endpoints })}
+${healthLibrary({ etcdVersion: o.etcdVersion, members: o.members, certificates: CURRENT_LINK, subject: "restored cluster" })}
 key=${shq(o.key)}
 if ! wait_for ${o.timeoutSeconds} cluster_problems; then
   echo "etcd-cluster: the restored cluster is not healthy after ${o.timeoutSeconds}s: $(cluster_problems || true)" >&2
   exit 1
 fi
-if [ "$(ctl "$endpoints" get ${RESTORED_KEY} --print-value-only)" != "$key" ]; then
-  ctl "$endpoints" put ${RESTORED_KEY} "$key" >/dev/null
+if [ "$(ctl "$desired" get ${RESTORED_KEY} --print-value-only)" != "$key" ]; then
+  ctl "$desired" put ${RESTORED_KEY} "$key" >/dev/null
   echo "recorded restore $key in the cluster (${RESTORED_KEY})"
 fi
 echo "restored cluster healthy; restore $key"
