@@ -6,9 +6,17 @@ import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
 import { downloadPort } from "./components/targets/cloud/downloads";
+import { hostMemberStore, MemberStore, s3MemberStore } from "./components/backup/memberStore";
+import { s3Store, S3Store } from "./components/backup/s3Store";
 
 // Validation throws before any resource is registered.
-const { config, target, sshPrivateKey } = loadStackConfig();
+const { config, target, backup, sshPrivateKey } = loadStackConfig();
+const stack = pulumi.getStack();
+
+// A cloud's bucket comes before its machines: they carry the identity that may write into it.
+const bucket: S3Store | undefined = backup && target.kind === "aws"
+    ? s3Store(`etcd-${stack}`, { region: target.region, stack, retention: backup.retention, schedule: backup.schedule, kmsKeyId: target.kmsKeyId })
+    : undefined;
 
 // The one place that picks the target: each only makes machines; the cluster on top is the same.
 function machines(): Machine[] {
@@ -16,14 +24,25 @@ function machines(): Machine[] {
         case "hosts": return hostMachines(target, sshPrivateKey!);
         case "aws": return awsMachines(target, {
             names: targetMemberNames(target, config.nodeCount),
-            downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
+            downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${stack}`,
+            instanceProfile: bucket?.instanceProfile.name,
         });
+    }
+}
+
+function backupStore(): MemberStore {
+    switch (target.kind) {
+        case "hosts": return hostMemberStore("etcd", backup!, stack, sshPrivateKey!);
+        case "aws": return s3MemberStore(bucket!, target.region);
     }
 }
 
 // The clock picks the certificate renewal generation (components/renewal.ts): a preview differs only from the day
 // certificates are due, which the certificatesRenewAfter output announces.
-const cluster = new EtcdCluster("etcd", { config, machines: machines(), stack: pulumi.getStack(), now: Date.now() });
+const cluster = new EtcdCluster("etcd", {
+    config, machines: machines(), stack, now: Date.now(),
+    backup: backup && { settings: backup, store: backupStore() },
+});
 
 export const memberNames = cluster.memberNames;
 export const clientEndpoints = cluster.clientEndpoints;
@@ -38,3 +57,4 @@ export const kubeApiserverFlags = cluster.kubeApiserverFlags;
 export const health = cluster.health.stdout;
 export const preflight = cluster.preflight;
 export const certificatesRenewAfter = cluster.certificatesRenewAfter;
+export const backupStatus = cluster.backup;

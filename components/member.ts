@@ -4,6 +4,8 @@ import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { DEFRAG, renderDefragScript, renderDefragService, renderDefragTimer } from "./defrag";
 import { memberCertificateSpecs } from "./certificates";
+import { renderCertificateMetrics } from "./certificateMetrics";
+import { CERTIFICATE_METRICS } from "./backup/layout";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
 import { BOOTSTRAP_ENV_FILE, ENV_FILE, PKI, UNIT_FILE } from "./layout";
@@ -128,6 +130,10 @@ export class EtcdMember extends pulumi.ComponentResource {
             { path: PKI.serverKey, mode: "600", owner: "etcd:etcd", certificate: PKI.serverCert, pem: server.keyPem },
             { path: PKI.peerKey, mode: "600", owner: "etcd:etcd", certificate: PKI.peerCert, pem: peer.keyPem },
         ];
+        const certificateMetrics = pulumi.all([args.ca.notAfter, args.peerCa.notAfter, server.notAfter, peer.notAfter]).apply(([ca, peerCa, serverEnd, peerEnd]): HostFile => ({
+            path: CERTIFICATE_METRICS, mode: "644", owner: "root:root",
+            content: renderCertificateMetrics(name, { ca, "peer-ca": peerCa, server: serverEnd, peer: peerEnd }),
+        }));
         const stdin = pulumi.secret(pulumi.all([certFiles, pulumi.all(keys.map((k) => k.pem))]).apply(([certs, pems]) => encodeBundle([
             ...certs,
             ...keys.map((k, i) => ({ path: k.path, mode: k.mode, owner: k.owner, content: pems[i] })),
@@ -139,8 +145,8 @@ export class EtcdMember extends pulumi.ComponentResource {
         ]);
         const configure = new command.remote.Command(`${name}-configure`, {
             connection,
-            create: step("configure", pulumi.all([inlineFiles, stdinManifest]).apply(([files, manifest]) => renderConfigureScript({
-                memberName: name, dataDir: config.dataDir, walDir: config.walDir, inlineFiles: files, stdinFiles: manifest,
+            create: step("configure", pulumi.all([inlineFiles, certificateMetrics, stdinManifest]).apply(([files, metrics, manifest]) => renderConfigureScript({
+                memberName: name, dataDir: config.dataDir, walDir: config.walDir, inlineFiles: [...files, metrics], stdinFiles: manifest,
             }))),
             stdin,
             triggers,

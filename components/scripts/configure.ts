@@ -1,6 +1,7 @@
 import { DEFRAG } from "../defrag";
 import { HostFile } from "../fileBundle";
 import { CONFIG_DIR, PKI_DIR, STATE_DIR } from "../layout";
+import { TEXTFILE_DIR } from "../backup/layout";
 import { shq } from "./remote";
 
 export interface ConfigureOptions {
@@ -75,6 +76,7 @@ ensure_dir ${shq(o.walDir)} 700 etcd:etcd
 ensure_dir ${CONFIG_DIR} 755 root:root
 ensure_dir ${PKI_DIR} 755 root:root
 ensure_dir ${STATE_DIR} 700 root:root
+ensure_dir ${TEXTFILE_DIR} 755 root:root
 
 # Keys and certificates arrive on standard input, one per line: path mode owner base64. Expected:
 ${expected}
