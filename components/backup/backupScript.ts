@@ -59,6 +59,9 @@ metrics() { # 1 when this run succeeded (or was not this member's to take), else
     echo "# HELP etcd_backup_max_age_seconds Age the newest backup may reach before it is overdue (twice the schedule's interval plus 10 minutes)."
     echo "# TYPE etcd_backup_max_age_seconds gauge"
     echo "etcd_backup_max_age_seconds{stack=\\"$stack\\"} ${o.maxAgeSeconds}"
+    echo "# HELP etcd_backup_configured_timestamp_seconds When scheduled backups were set up on this member: overdue counts from here until the first backup."
+    echo "# TYPE etcd_backup_configured_timestamp_seconds gauge"
+    echo "etcd_backup_configured_timestamp_seconds{stack=\\"$stack\\"} $(cat ${BACKUP.configuredAt} 2>/dev/null || echo 0)"
     if [ "$last_success" -gt 0 ]; then
       echo "# HELP etcd_backup_last_success_timestamp_seconds When this member last took a backup that was verified and stored."
       echo "# TYPE etcd_backup_last_success_timestamp_seconds gauge"

@@ -15,6 +15,8 @@ export const BACKUP = {
     stateDir: `${STATE_DIR}/backup`,
     /** One line, rewritten after every successful backup this member took: `<UTC time> <store path> revision=<n> sha256=<hex>`. */
     lastSuccess: `${STATE_DIR}/backup/last-success`,
+    /** When backups were first set up on this member (seconds since the epoch): the age alert's start before any backup. */
+    configuredAt: `${STATE_DIR}/backup/configured-at`,
 } as const;
 
 /** node_exporter's textfile collector directory as Debian's prometheus-node-exporter package sets it. */
@@ -28,8 +30,3 @@ export const STORE_HOST = {
     home: "/var/lib/etcd-backup",
     receiver: "/usr/local/lib/etcd-cluster/backup-receive",
 } as const;
-
-/** A snapshot's path below the store root (shared with restore: see README, "Backups"). */
-export function snapshotPath(stack: string, token: string, tier: "hourly" | "daily", name: string): string {
-    return `${stack}/${token}/${tier}/${name}`;
-}

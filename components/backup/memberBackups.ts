@@ -27,7 +27,8 @@ changed=0
 tmp=""
 trap 'rm -f "$tmp"' EXIT
 ${WRITE_FILE}
-install -d -m 700 ${BACKUP.dir}
+install -d -m 700 ${BACKUP.dir} ${BACKUP.stateDir}
+if [ ! -s ${BACKUP.configuredAt} ]; then date -u +%s > ${BACKUP.configuredAt}; fi
 received=0
 while read -r path mode owner data; do
   case "$path" in
