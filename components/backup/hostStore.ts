@@ -27,7 +27,7 @@ root=${shq(o.directory)}
 stack=$1 keep_hourly=$2 keep_daily=$3
 refuse() { echo "backup-receive: $*" >&2; exit 1; }
 read -r verb path sha extra <<<"\${SSH_ORIGINAL_COMMAND:-}" || true
-[ "\${verb:-}" = put ] && [ -z "\${extra:-}" ] || refuse "only 'put <stack>/<cluster token>/<hourly|daily>/<UTC time>-rev<revision>.db <sha256>' is allowed"
+if [ "\${verb:-}" != put ] || [ -n "\${extra:-}" ]; then refuse "only 'put <stack>/<cluster token>/<hourly|daily>/<UTC time>-rev<revision>.db <sha256>' is allowed"; fi
 re="^([A-Za-z0-9._-]+)/(etcd-cluster-[A-Za-z0-9._-]+)/(hourly|daily)/([0-9]{8}T[0-9]{6}Z-rev[1-9][0-9]*\\\\.db)$"
 [[ "\${path:-}" =~ $re ]] || refuse "bad snapshot path '\${path:-}'"
 [ "\${BASH_REMATCH[1]}" = "$stack" ] || refuse "this key writes backups of stack $stack only"

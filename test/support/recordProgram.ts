@@ -52,6 +52,10 @@ function fakeState(type: string, name: string): Record<string, unknown> {
             return { privateIp: `10.1.0.${10 + Number(/(\d+)/.exec(name)?.[1] ?? 0)}` };
         case "aws:ec2/keyPair:KeyPair":
             return { keyName: `${name}-key` };
+        case "aws:s3/bucket:Bucket":
+            return { bucket: `${name}-20261123`, arn: `arn:aws:s3:::${name}-20261123` };
+        case "aws:iam/instanceProfile:InstanceProfile":
+            return { name: `${name}-20261123` };
         default:
             return {};
     }

@@ -1,0 +1,273 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { RawConfig, validateConfig } from "../components/config";
+import { renderBackupScript } from "../components/backup/backupScript";
+import { gcsLifecycleRules, gcsStorePut } from "../components/backup/gcsStore";
+import { authorizedKeyLine, hostStorePut, knownHostsLine, renderReceiverScript, renderStoreHostSetupScript } from "../components/backup/hostStore";
+import { renderBackupInstallScript, renderBackupRemoveScript } from "../components/backup/memberBackups";
+import { s3StorePut, s3WritePolicy } from "../components/backup/s3Store";
+import { maxBackupAgeSeconds, parseSchedule } from "../components/backup/settings";
+import { renderBackupService, renderBackupTimer } from "../components/backup/units";
+import { remoteCommand } from "../components/scripts/remote";
+import { awsConfig, byType, hostsConfig, named, runProgram, testHostKey } from "./support/program";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-backup-"));
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const STORE = { host: { address: "192.0.2.50", hostKey: testHostKey(50) }, directory: "/srv/etcd-backups" };
+const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `10.0.0.${i}`, hostKey: testHostKey(i) }));
+
+function validate(backup: unknown, extra: RawConfig = {}) {
+    return validateConfig({ hosts, backup, ...extra }, { sshKeySet: true });
+}
+
+function errorFor(backup: unknown, key: string, allowed: RegExp, extra: RawConfig = {}): void {
+    const { errors } = validate(backup, extra);
+    const mine = errors.filter((e) => e.startsWith(`etcd-cluster:${key}:`));
+    assert.equal(mine.length, 1, `expected one error for ${key}, got: ${errors.join(" | ")}`);
+    assert.match(mine[0], allowed);
+}
+
+function tool(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): { status: number | null; out: string; stdout: string } {
+    const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, env: opts.env });
+    if (r.error) throw new Error(`${cmd} is required for this test (install it: see .ci/setup): ${r.error.message}`);
+    return { status: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout };
+}
+
+const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+
+test("backup settings: off unless set; defaults hourly, 24 scheduled and 7 daily kept", () => {
+    assert.equal(validate(undefined).backup, undefined);
+    const { backup, errors } = validate({ store: STORE });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(backup, {
+        schedule: { text: "hourly", onCalendar: "*-*-* *:00:00", intervalSeconds: 3600 },
+        retention: { hourly: 24, daily: 7 },
+        store: { kind: "host", host: { address: "192.0.2.50", hostKey: testHostKey(50), user: "root", port: 22 }, directory: "/srv/etcd-backups" },
+    });
+    assert.equal(validate({ schedule: "every 15m", retention: { hourly: 8, daily: 0 }, store: STORE }).backup!.schedule.onCalendar, "*-*-* *:00/15:00");
+});
+
+test("bad backup settings are refused, each naming the key and what is allowed", () => {
+    errorFor({ schedule: "every 7m", store: STORE }, "backup.schedule", /"every 7m" is not allowed; allowed: hourly, daily, "every <N>m"/);
+    errorFor({ schedule: "*:0/5", store: STORE }, "backup.schedule", /allowed: hourly, daily/);
+    errorFor({ retention: { hourly: 0 }, store: STORE }, "backup.retention.hourly", /allowed: a whole number 1-10000/);
+    errorFor({ retention: { weekly: 4 }, store: STORE }, "backup.retention.weekly", /unknown key "weekly"; allowed keys: hourly, daily/);
+    errorFor({ schedule: "hourly" }, "backup.store", /is not set; with target hosts backups go to a directory on a backup host over SSH/);
+    errorFor({ store: { ...STORE, directory: "/var" } }, "backup.store.directory", /a system directory cannot be the store/);
+    errorFor({ store: { ...STORE, directory: "backups" } }, "backup.store.directory", /expected an absolute path/);
+    errorFor({ store: { ...STORE, host: { address: "192.0.2.50" } } }, "backup.store.host.hostKey", /SSH public key/);
+    errorFor({ store: { ...STORE, host: { ...STORE.host, port: "2x" } } }, "backup.store.host.port", /port number/);
+    errorFor({ store: STORE }, "backup.store", /with target aws the store is an S3 bucket the program creates; remove backup.store/, { target: "aws" });
+    assert.equal(validate({ schedule: "bogus" }).config, undefined, "nothing is deployed on bad backup settings");
+});
+
+test("schedules are calendar expressions systemd accepts, firing at the same instants on every member", () => {
+    for (const text of ["hourly", "daily", "every 1m", "every 15m", "every 30m", "every 2h", "every 12h"]) {
+        const s = parseSchedule(text)!;
+        const r = tool("systemd-analyze", ["calendar", "--iterations=3", s.onCalendar]);
+        assert.equal(r.status, 0, r.out);
+        const next = [...r.out.matchAll(/(?:Next elapse|Iter\. #\d): \w+ (\S+ \S+)/g)].map((m) => Date.parse(`${m[1].replace(" ", "T")}`));
+        assert.equal(next.length, 3, r.out);
+        assert.equal((next[2] - next[1]) / 1000, s.intervalSeconds, `${text}: ${r.out}`);
+    }
+    assert.equal(parseSchedule("every 45m"), undefined, "an interval that does not divide the hour would drift against the daily backup");
+    assert.equal(maxBackupAgeSeconds(parseSchedule("hourly")!), 2 * 3600 + 600);
+});
+
+test("the backup service and timer pass systemd-analyze verify; the timer has no random delay and no catch-up", () => {
+    const dir = path.join(tmp, "units");
+    fs.mkdirSync(dir);
+    const exe = path.join(dir, "backup.sh");
+    fs.writeFileSync(exe, "#!/bin/sh\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "etcd-backup.service"), renderBackupService("etcd-1").replace("/etc/etcd/backup/backup.sh", exe));
+    const timer = renderBackupTimer("etcd-1", parseSchedule("every 5m")!);
+    fs.writeFileSync(path.join(dir, "etcd-backup.timer"), timer);
+    for (const unit of ["etcd-backup.service", "etcd-backup.timer"]) {
+        const r = tool("systemd-analyze", ["verify", path.join(dir, unit)]);
+        assert.equal(r.status, 0, r.out);
+        assert.equal(r.out.trim(), "", `systemd-analyze verify complained about ${unit}:\n${r.out}`);
+    }
+    for (const line of ["OnCalendar=*-*-* *:00/5:00", "RandomizedDelaySec=0", "Persistent=false", "Unit=etcd-backup.service"]) assert.ok(timer.split("\n").includes(line), line);
+});
+
+const backupScript = (storePut: string, keepDaily = 7) => renderBackupScript({
+    memberName: "etcd-1", etcdVersion: "3.6.14", ownEndpoint: "https://10.0.0.1:2379", stack: "dev", clusterToken: "etcd-cluster-dev-0123456789abcdef",
+    intervalSeconds: 3600, maxAgeSeconds: 7800, keepDaily, storePut, storeDescription: "the store",
+});
+const storeHost = { address: "192.0.2.50", hostKey: testHostKey(50), user: "root", port: 2222 };
+
+test("every backup script passes shellcheck, as bash and inside its POSIX sh wrapper", () => {
+    const scripts: Record<string, string> = {
+        "backup-host": backupScript(hostStorePut(storeHost)),
+        "backup-s3": backupScript(s3StorePut({ region: "eu-west-1", bucket: "etcd-backups-x" }), 0),
+        "backup-gcs": backupScript(gcsStorePut({ bucket: "etcd-backups-x" })),
+        receiver: renderReceiverScript({ directory: "/srv/etcd-backups" }),
+        install: renderBackupInstallScript({ memberName: "etcd-1", inlineFiles: [{ path: "/etc/etcd/backup/known_hosts", mode: "644", owner: "root:root", content: "x\n" }], stdinPaths: ["/etc/etcd/backup/id_store"] }),
+        "install-cloud": renderBackupInstallScript({ memberName: "etcd-1", inlineFiles: [], stdinPaths: [] }),
+        remove: renderBackupRemoveScript("etcd-1"),
+        "store-setup": renderStoreHostSetupScript({ directory: "/srv/etcd-backups", stack: "dev", retention: { hourly: 24, daily: 7 }, memberKey: "ecdsa-sha2-nistp256 AAAA", receiver: "#!/bin/bash\n" }),
+    };
+    for (const [name, script] of Object.entries(scripts)) {
+        const inner = path.join(tmp, `${name}.bash`);
+        fs.writeFileSync(inner, script.startsWith("#!") ? script : `#!/usr/bin/env bash\n${script}`);
+        const bash = tool("shellcheck", ["--severity=style", inner]);
+        assert.equal(bash.status, 0, `${name}:\n${bash.out}`);
+        const wrapper = path.join(tmp, `${name}.sh`);
+        fs.writeFileSync(wrapper, remoteCommand(script, { user: "admin", label: name }));
+        const sh = tool("shellcheck", ["--shell=sh", "--severity=style", wrapper]);
+        assert.equal(sh.status, 0, `${name} wrapper:\n${sh.out}`);
+    }
+});
+
+test("the backup script: leader only, etcd's checksum trailer and etcdutl status checked, a daily copy only when daily backups are kept", () => {
+    const script = backupScript(hostStorePut(storeHost));
+    assert.match(script, /if \[ "\$member_id" != "\$leader" \]; then[\s\S]*the leader takes this backup[\s\S]*exit 0/);
+    assert.match(script, /sees no leader: no member can take a backup" >&2; exit 1/);
+    assert.match(script, /fails etcd's own SHA-256 check/);
+    assert.match(script, /snapshot status "\$work\/snapshot.db" -w json/);
+    assert.match(script, /store_put daily/);
+    assert.doesNotMatch(backupScript(hostStorePut(storeHost), 0), /store_put daily/);
+    assert.match(hostStorePut(storeHost), /StrictHostKeyChecking=yes -o UserKnownHostsFile=\/etc\/etcd\/backup\/known_hosts/);
+    assert.equal(knownHostsLine(storeHost), `[192.0.2.50]:2222 ${testHostKey(50)}\n`);
+    assert.equal(knownHostsLine({ ...storeHost, port: 22 }), `192.0.2.50 ${testHostKey(50)}\n`);
+});
+
+/** Runs the receiver as sshd would for a forced command, against a store under `root`. */
+function receive(root: string, command: string, input: string | Buffer, stack = "dev", keep = [3, 2]): { status: number | null; out: string } {
+    const file = path.join(tmp, "receive");
+    fs.writeFileSync(file, renderReceiverScript({ directory: root }), { mode: 0o755 });
+    const r = spawnSync("bash", [file, stack, String(keep[0]), String(keep[1])], { encoding: "utf8", input, env: { ...process.env, SSH_ORIGINAL_COMMAND: command } });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+test("the backup host's receiver stores a snapshot only under a new, well-formed name of its own stack, with a matching SHA-256", () => {
+    const root = fs.mkdtempSync(path.join(tmp, "store-"));
+    const dir = path.join(root, "dev/etcd-cluster-dev-0123456789abcdef/hourly");
+    const snap = Buffer.from("snapshot bytes");
+    const name = "20261123T180000Z-rev42.db";
+    const put = `put dev/etcd-cluster-dev-0123456789abcdef/hourly/${name} ${sha256(snap)}`;
+    const stored = receive(root, put, snap);
+    assert.equal(stored.status, 0, stored.out);
+    assert.deepEqual(fs.readFileSync(path.join(dir, name)), snap);
+    assert.equal(fs.readFileSync(path.join(dir, `${name}.sha256`), "utf8"), `${sha256(snap)}  ${name}\n`);
+    const check = spawnSync("sha256sum", ["-c", `${name}.sha256`], { cwd: dir, encoding: "utf8" });
+    assert.equal(check.status, 0, "the checksum file is what sha256sum -c reads");
+
+    assert.equal(receive(root, put, snap).status, 0, "the same snapshot again is fine");
+    const replace = receive(root, `put dev/etcd-cluster-dev-0123456789abcdef/hourly/${name} ${sha256("other")}`, "other");
+    assert.notEqual(replace.status, 0);
+    assert.match(replace.out, /a stored backup is never replaced/);
+    assert.deepEqual(fs.readFileSync(path.join(dir, name)), snap);
+
+    const torn = receive(root, `put dev/etcd-cluster-dev-0123456789abcdef/hourly/20261123T190000Z-rev43.db ${sha256(snap)}`, "torn");
+    assert.notEqual(torn.status, 0);
+    assert.match(torn.out, /arrived with sha256 .* not stored/);
+    for (const [command, why] of [
+        [`put other/etcd-cluster-other-1/hourly/${name} ${sha256(snap)}`, /writes backups of stack dev only/],
+        [`put dev/etcd-cluster-dev-1/../../x/${name} ${sha256(snap)}`, /bad snapshot path/],
+        [`put dev/etcd-cluster-dev-1/weekly/${name} ${sha256(snap)}`, /bad snapshot path/],
+        [`get dev/etcd-cluster-dev-1/hourly/${name}`, /only 'put/],
+        ["rm -rf /", /only 'put/],
+        ["", /only 'put/],
+    ] as const) {
+        const r = receive(root, command, snap);
+        assert.notEqual(r.status, 0, command);
+        assert.match(r.out, why, command);
+    }
+    assert.deepEqual(fs.readdirSync(dir).sort(), [name, `${name}.sha256`], "nothing else was written, no temporary file is left");
+});
+
+test("the receiver keeps the newest scheduled and daily backups, removes older complete ones, and ignores incomplete ones", () => {
+    const root = fs.mkdtempSync(path.join(tmp, "store-"));
+    const base = "dev/etcd-cluster-dev-0123456789abcdef";
+    const incomplete = path.join(root, base, "hourly", "20261123T000000Z-rev1.db");
+    fs.mkdirSync(path.dirname(incomplete), { recursive: true });
+    fs.writeFileSync(incomplete, "a snapshot whose checksum never arrived");
+    for (let hour = 10; hour < 15; hour++) {
+        const snap = `snapshot ${hour}`;
+        const r = receive(root, `put ${base}/hourly/20261123T${hour}0000Z-rev${hour}.db ${sha256(snap)}`, snap);
+        assert.equal(r.status, 0, r.out);
+    }
+    for (const day of [21, 22, 23]) {
+        const snap = `daily ${day}`;
+        assert.equal(receive(root, `put ${base}/daily/202611${day}T000000Z-rev${day}.db ${sha256(snap)}`, snap).status, 0);
+    }
+    const list = (tier: string) => fs.readdirSync(path.join(root, base, tier)).filter((f) => f.endsWith(".db")).sort();
+    assert.deepEqual(list("hourly"), ["20261123T000000Z-rev1.db", "20261123T120000Z-rev12.db", "20261123T130000Z-rev13.db", "20261123T140000Z-rev14.db"]);
+    assert.deepEqual(list("daily"), ["20261122T000000Z-rev22.db", "20261123T000000Z-rev23.db"]);
+});
+
+test("the backup host setup: a user of its own, a store it never takes over, and a key that can only run the receiver", () => {
+    const line = authorizedKeyLine({ stack: "dev", retention: { hourly: 24, daily: 7 }, memberKey: "ecdsa-sha2-nistp256 AAAAkey\n" });
+    assert.equal(line, 'restrict,command="/usr/local/lib/etcd-cluster/backup-receive dev 24 7" ecdsa-sha2-nistp256 AAAAkey etcd-cluster-backup:dev');
+    const setup = renderStoreHostSetupScript({ directory: "/srv/etcd-backups", stack: "dev", retention: { hourly: 24, daily: 7 }, memberKey: "ecdsa-sha2-nistp256 AAAAkey", receiver: "#!/bin/bash\n" });
+    assert.match(setup, /exists and belongs to \$owner, not etcd-backup; choose a new directory/);
+    assert.match(setup, /grep -v -F -e ' etcd-cluster-backup:dev'/, "other stacks' keys stay");
+});
+
+test("S3: members may only put objects below their stack; retention by the tier tag in whole days", () => {
+    assert.deepEqual(JSON.parse(s3WritePolicy("arn:aws:s3:::b", "dev")).Statement, [{ Effect: "Allow", Action: ["s3:PutObject", "s3:PutObjectTagging"], Resource: ["arn:aws:s3:::b/dev/*"] }]);
+    const put = s3StorePut({ region: "eu-west-1", bucket: "b" });
+    assert.match(put, /--config - -T "\$2"/, "credentials reach curl on standard input");
+    assert.doesNotMatch(put, /--user/);
+    const rules = gcsLifecycleRules({ hourly: 24, daily: 7 }, parseSchedule("hourly")!);
+    assert.deepEqual(rules.map((r) => r.condition), [{ daysSinceCustomTime: 1 }, { age: 7 }, { daysSinceNoncurrentTime: 7, withState: "ARCHIVED" }]);
+});
+
+const hostsRun = runProgram(hostsConfig(3, { backup: { schedule: "every 5m", retention: { hourly: 12, daily: 3 }, store: STORE } }));
+
+test("with backup on hosts: the store is set up over a verified connection, then each member gets its timer once the cluster is healthy", () => {
+    assert.equal(hostsRun.error, undefined);
+    const setup = named(hostsRun, "etcd-backup-store");
+    const connection = setup.inputs.connection as Record<string, unknown>;
+    assert.equal(connection.host, "192.0.2.50");
+    assert.equal(connection.hostKey, testHostKey(50));
+    assert.match(String(setup.inputs.create), /restrict,command="\/usr\/local\/lib\/etcd-cluster\/backup-receive dev 12 3"/);
+    const health = named(hostsRun, "etcd-health");
+    for (const m of ["etcd-1", "etcd-2", "etcd-3"]) {
+        const step = named(hostsRun, `${m}-backup`);
+        assert.ok(step.started > health.finished && step.started > setup.finished, `${m}'s backup step waits for the health gate and the store`);
+        assert.match(String(step.inputs.create), /OnCalendar=\*-\*-\* \*:00\/5:00/);
+        assert.match(String(step.inputs.create), /only the leader takes it/);
+        assert.doesNotMatch(String(step.inputs.create), /PRIVATE KEY/, "the backup key travels on standard input only");
+        assert.ok(step.secretInputs.includes("stdin"), "standard input is secret");
+        assert.match(String(step.inputs.delete), /systemctl disable --now --quiet etcd-backup.timer/);
+    }
+    const report = hostsRun.outputs.backupStatus.value as Record<string, unknown>;
+    assert.equal(report.schedule, "every 5m");
+    assert.equal(report.store, "root@192.0.2.50:/srv/etcd-backups (SSH port 22)");
+    assert.equal(report.lastSuccessFile, "/var/lib/etcd-cluster/backup/last-success");
+});
+
+test("without backup nothing backup-related is made, and members still publish their certificate expiry", () => {
+    const run = runProgram(hostsConfig(3));
+    assert.equal(run.error, undefined);
+    assert.deepEqual(run.resources.filter((r) => /backup/.test(r.name)).map((r) => r.name), []);
+    assert.match(String(named(run, "etcd-1-configure").inputs.create),
+        /etcd_certificate_expiry_timestamp_seconds\{member="etcd-1",certificate="server"\} 1826992800/);
+});
+
+test("with backup on aws: a versioned, encrypted, private bucket with tag-based retention, and an instance profile that can only put", () => {
+    const run = runProgram(awsConfig(3, {}, { backup: { retention: { hourly: 48, daily: 14 } } }));
+    assert.equal(run.error, undefined);
+    const bucket = byType(run, "aws:s3/bucket:Bucket")[0];
+    assert.equal(bucket.inputs.bucketPrefix, "etcd-backups-");
+    assert.deepEqual((byType(run, "aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration as Record<string, unknown>).status, "Enabled");
+    assert.ok(byType(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").length === 1);
+    const block = byType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs;
+    assert.deepEqual([block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [true, true, true, true]);
+    const rules = byType(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules as Array<Record<string, any>>;
+    assert.deepEqual(rules.map((r) => [r.filter.tag.value, r.expiration.days]), [["hourly", 2], ["daily", 14]]);
+    const policy = JSON.parse(String(byType(run, "aws:iam/rolePolicy:RolePolicy")[0].inputs.policy));
+    assert.deepEqual(policy.Statement[0].Action, ["s3:PutObject", "s3:PutObjectTagging"]);
+    const profile = byType(run, "aws:iam/instanceProfile:InstanceProfile")[0];
+    for (const instance of byType(run, "aws:ec2/instance:Instance")) assert.equal(instance.inputs.iamInstanceProfile, `${profile.name}-20261123`, `${instance.name} carries the backup writer's profile`);
+    assert.equal((run.outputs.backupStatus.value as Record<string, unknown>).store, "s3://etcd-dev-backups-20261123/");
+    for (const m of ["etcd-1", "etcd-2", "etcd-3"]) assert.match(String(named(run, `${m}-backup`).inputs.create), /aws-sigv4 = "aws:amz:eu-west-1:s3"/);
+});
