@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -270,4 +270,35 @@ test("with backup on aws: a versioned, encrypted, private bucket with tag-based 
     for (const instance of byType(run, "aws:ec2/instance:Instance")) assert.equal(instance.inputs.iamInstanceProfile, `${profile.name}-20261123`, `${instance.name} carries the backup writer's profile`);
     assert.equal((run.outputs.backupStatus.value as Record<string, unknown>).store, "s3://etcd-dev-backups-20261123/");
     for (const m of ["etcd-1", "etcd-2", "etcd-3"]) assert.match(String(named(run, `${m}-backup`).inputs.create), /aws-sigv4 = "aws:amz:eu-west-1:s3"/);
+});
+
+const moto = spawnSync("moto_server", ["--help"]).status === 0 ? false : "needs moto_server (Debian: python3-moto), a local S3 stand-in";
+
+test("S3 uploads work against a local S3 stand-in (moto): snapshot, checksum file and tier tag land under the stack's prefix", { skip: moto }, async () => {
+    const port = 45000 + (process.pid % 1000);
+    const server = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    try {
+        const base = `http://127.0.0.1:${port}`;
+        const deadline = Date.now() + 90_000; // moto imports every service it emulates: slow to start on a busy machine
+        while (tool("curl", ["-fsS", "-o", "/dev/null", `${base}/moto-api/`]).status !== 0) {
+            assert.ok(Date.now() < deadline, "moto_server did not come up");
+            await new Promise((r) => setTimeout(r, 300));
+        }
+        assert.equal(tool("curl", ["-fsS", "-X", "PUT", `${base}/etcd-backups-x`]).status, 0);
+        const dir = fs.mkdtempSync(path.join(tmp, "s3-"));
+        const snap = Buffer.from("etcd snapshot bytes\n".repeat(1000));
+        const name = "20261123T180000Z-rev42.db";
+        fs.writeFileSync(path.join(dir, name), snap);
+        const script = `set -euo pipefail\nprefix=dev/etcd-cluster-dev-0123456789abcdef\n${s3StorePut({ region: "us-east-1", bucket: "etcd-backups-x", endpoint: `${base}/etcd-backups-x`, metadataUrl: base })}\n` +
+            `store_put hourly ${name} ${path.join(dir, name)} ${sha256(snap)}\n`;
+        const run = tool("bash", ["-c", script]);
+        assert.equal(run.status, 0, run.out);
+        const key = `${base}/etcd-backups-x/dev/etcd-cluster-dev-0123456789abcdef/hourly/${name}`;
+        const got = spawnSync("curl", ["-fsS", key]);
+        assert.deepEqual(got.stdout, snap);
+        assert.equal(tool("curl", ["-fsS", `${key}.sha256`]).stdout, `${sha256(snap)}  ${name}\n`);
+        assert.match(tool("curl", ["-fsS", `${key}?tagging`]).stdout, /<Key>etcd-backup-tier<\/Key>\s*<Value>hourly<\/Value>/);
+    } finally {
+        server.kill();
+    }
 });
