@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { encodeBundle, HostFile } from "../fileBundle";
 import { MemberPlan } from "../plan";
-import { WRITE_FILE } from "../scripts/configure";
-import { remoteCommand, shq } from "../scripts/remote";
+import { receiveStdinFiles, WRITE_FILE, writeInlineFiles } from "../scripts/configure";
+import { remoteCommand } from "../scripts/remote";
 import { Machine } from "../targets/machine";
 import { renderBackupScript } from "./backupScript";
 import { BACKUP } from "./layout";
@@ -20,7 +20,6 @@ export interface InstallOptions {
 
 /** Writes the backup's files (changed ones only) and keeps its timer enabled and running; restarts nothing else. */
 export function renderBackupInstallScript(o: InstallOptions): string {
-    const inline = o.inlineFiles.map((f, i) => `write_file ${shq(f.path)} ${f.mode} ${f.owner} <<'EOF_BACKUP_${i}'\n${f.content.replace(/\n$/, "")}\nEOF_BACKUP_${i}`).join("\n");
     return `set -euo pipefail
 # Scheduled backups on etcd member ${o.memberName}.
 changed=0
@@ -29,17 +28,8 @@ trap 'rm -f "$tmp"' EXIT
 ${WRITE_FILE}
 install -d -m 700 ${BACKUP.dir} ${BACKUP.stateDir}
 if [ ! -s ${BACKUP.configuredAt} ]; then date -u +%s > ${BACKUP.configuredAt}; fi
-received=0
-while read -r path mode owner data; do
-  case "$path" in
-    ${o.stdinPaths.length ? o.stdinPaths.map(shq).join("|") : "''"}) ;;
-    *) echo "unexpected file $path on standard input" >&2; exit 1 ;;
-  esac
-  write_file "$path" "$mode" "$owner" base64 <<<"$data"
-  received=$((received + 1))
-done
-if [ "$received" -ne ${o.stdinPaths.length} ]; then echo "expected ${o.stdinPaths.length} files on standard input, got $received" >&2; exit 1; fi
-${inline}
+${receiveStdinFiles(o.stdinPaths)}
+${writeInlineFiles(o.inlineFiles)}
 if [ "$changed" -eq 1 ]; then systemctl daemon-reload; fi
 if ! systemctl is-enabled --quiet ${BACKUP.timerUnit}; then systemctl enable --quiet ${BACKUP.timerUnit}; echo "enabled ${BACKUP.timerUnit}"; fi
 # A changed schedule takes effect when the timer restarts (that never starts a backup by itself).

@@ -45,16 +45,34 @@ export const WRITE_FILE = `write_file() { # path mode owner [base64] < content
   changed=1
 }`;
 
+/** Writes each file from the script text itself (heredoc), through WRITE_FILE. */
+export function writeInlineFiles(files: HostFile[]): string {
+    return files.map((f) => {
+        const eof = `EOF_${f.path.replace(/[^A-Za-z0-9]/g, "_").toUpperCase()}`;
+        return `write_file ${shq(f.path)} ${f.mode} ${f.owner} <<'${eof}'\n${f.content.replace(/\n$/, "")}\n${eof}`;
+    }).join("\n");
+}
+
+/** Writes the files that arrive on standard input (fileBundle.ts) through WRITE_FILE: only `paths`, each exactly once. */
+export function receiveStdinFiles(paths: string[]): string {
+    return `received=0
+while read -r path mode owner data; do
+  case "$path" in
+    ${paths.length ? paths.map(shq).join("|") : "''"}) ;;
+    *) echo "unexpected file $path on standard input" >&2; exit 1 ;;
+  esac
+  write_file "$path" "$mode" "$owner" base64 <<<"$data"
+  received=$((received + 1))
+done
+if [ "$received" -ne ${paths.length} ]; then echo "expected ${paths.length} files on standard input, got $received" >&2; exit 1; fi`;
+}
+
 /**
  * Brings a host's etcd user, directories and files to the declared state. A file is replaced (atomically) only when
  * its content, mode or owner differ; nothing is ever deleted and etcd is not restarted here (the apply step decides).
  */
 export function renderConfigureScript(o: ConfigureOptions): string {
     const expected = o.stdinFiles.map((f) => `#   ${f.path} ${f.mode} ${f.owner} (${f.fingerprint})`).join("\n");
-    const inline = o.inlineFiles.map((f) => {
-        const eof = `EOF_${f.path.replace(/[^A-Za-z0-9]/g, "_").toUpperCase()}`;
-        return `write_file ${shq(f.path)} ${f.mode} ${f.owner} <<'${eof}'\n${f.content.replace(/\n$/, "")}\n${eof}`;
-    }).join("\n");
     return `set -euo pipefail
 # Configure etcd member ${o.memberName}.
 changed=0
@@ -80,18 +98,9 @@ ensure_dir ${TEXTFILE_DIR} 755 root:root
 
 # Keys and certificates arrive on standard input, one per line: path mode owner base64. Expected:
 ${expected}
-received=0
-while read -r path mode owner data; do
-  case "$path" in
-    ${o.stdinFiles.map((f) => shq(f.path)).join("|")}) ;;
-    *) echo "unexpected file $path on standard input" >&2; exit 1 ;;
-  esac
-  write_file "$path" "$mode" "$owner" base64 <<<"$data"
-  received=$((received + 1))
-done
-if [ "$received" -ne ${o.stdinFiles.length} ]; then echo "expected ${o.stdinFiles.length} files on standard input, got $received" >&2; exit 1; fi
+${receiveStdinFiles(o.stdinFiles.map((f) => f.path))}
 
-${inline}
+${writeInlineFiles(o.inlineFiles)}
 if [ "$changed" -eq 1 ]; then systemctl daemon-reload; fi
 if ! systemctl is-enabled --quiet etcd.service; then systemctl enable --quiet etcd.service; echo "enabled etcd.service"; fi
 if ! systemctl is-enabled --quiet ${DEFRAG.timerUnit}; then systemctl enable --now --quiet ${DEFRAG.timerUnit}; echo "enabled ${DEFRAG.timerUnit}"; fi
