@@ -137,7 +137,7 @@ test("the members' backup key can only hand over snapshots: no shell, no reading
 
 test("a backup that cannot reach its store fails the unit and the metric, and the next one succeeds again", { skip }, async () => {
     // sshd comes back by itself (nothing could log in to start it): the test's own way in is SSH too.
-    ssh(store.address, "systemd-run --quiet --on-active=40 systemctl start ssh.service && systemctl stop ssh.service");
+    ssh(store.address, "systemd-run --quiet --on-active=20 systemctl start ssh.service && systemctl stop ssh.service");
     const results = info.members.map((m) => ({ member: m, run: sshTry(m.address, "systemctl start etcd-backup.service") }));
     const failed = results.filter((r) => r.run.status !== 0);
     assert.equal(failed.length, 1, "the leader's run fails; the others are not the leader and succeed");

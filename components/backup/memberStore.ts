@@ -7,7 +7,7 @@ import { gcsStorePut, GcsStore } from "./gcsStore";
 import { hostStorePut, knownHostsLine, renderReceiverScript, renderStoreHostSetupScript } from "./hostStore";
 import { BACKUP } from "./layout";
 import { s3StorePut, S3Store } from "./s3Store";
-import { BackupSettings, storeDescription } from "./settings";
+import { BackupSettings, hostStoreDescription } from "./settings";
 
 /** What members need to write into a store, whichever it is: the upload function and the files it uses. */
 export interface MemberStore {
@@ -38,7 +38,7 @@ export function hostMemberStore(name: string, settings: BackupSettings, stack: s
         }), { user: host.user, label: `backup store on ${host.address}` })),
     }, { parent });
     return {
-        description: pulumi.output(storeDescription(settings.store)),
+        description: pulumi.output(hostStoreDescription(host, directory)),
         storePut: pulumi.output(hostStorePut(host)),
         files: [{ path: BACKUP.knownHosts, mode: "644", owner: "root:root", content: knownHostsLine(host) }],
         secretFiles: pulumi.secret(key.privateKeyPem.apply((pem): HostFile[] => [{ path: BACKUP.sshKey, mode: "600", owner: "root:root", content: pem }])),

@@ -133,11 +133,7 @@ function readStore(r: ConfigReader, raw: unknown, target: string | undefined): B
     };
 }
 
-/** Where the store is, for outputs and messages. */
-export function storeDescription(store: BackupStoreSpec, bucket?: string): string {
-    switch (store.kind) {
-        case "host": return `${store.host.user}@${store.host.address}:${store.directory} (SSH port ${store.host.port})`;
-        case "s3": return `s3://${bucket ?? "<bucket>"}/`;
-        case "gcs": return `gs://${bucket ?? "<bucket>"}/`;
-    }
+/** Where a backup host store is, for outputs and messages. */
+export function hostStoreDescription(host: BackupHost, directory: string): string {
+    return `${host.user}@${host.address}:${directory} (SSH port ${host.port})`;
 }
