@@ -125,13 +125,8 @@ test("every backup script passes shellcheck, as bash and inside its POSIX sh wra
     }
 });
 
-test("the backup script: leader only, etcd's checksum trailer and etcdutl status checked, a daily copy only when daily backups are kept", () => {
-    const script = backupScript(hostStorePut(storeHost));
-    assert.match(script, /if \[ "\$member_id" != "\$leader" \]; then[\s\S]*the leader takes this backup[\s\S]*exit 0/);
-    assert.match(script, /sees no leader: no member can take a backup" >&2; exit 1/);
-    assert.match(script, /fails etcd's own SHA-256 check/);
-    assert.match(script, /snapshot status "\$work\/snapshot.db" -w json/);
-    assert.match(script, /store_put daily/);
+test("a daily copy only when daily backups are kept; the backup host's key is verified", () => {
+    assert.match(backupScript(hostStorePut(storeHost)), /store_put daily/);
     assert.doesNotMatch(backupScript(hostStorePut(storeHost), 0), /store_put daily/);
     assert.match(hostStorePut(storeHost), /StrictHostKeyChecking=yes -o UserKnownHostsFile=\/etc\/etcd\/backup\/known_hosts/);
     assert.equal(knownHostsLine(storeHost), `[192.0.2.50]:2222 ${testHostKey(50)}\n`);
@@ -319,4 +314,69 @@ test("GCS (standalone, for the GCP target to hook in): a versioned private bucke
     assert.deepEqual([binding.bucket, binding.role, binding.member], ["etcd-dev-backups-20261123", "roles/storage.objectCreator", `serviceAccount:${account.name}@etcd-test.iam.gserviceaccount.com`]);
     assert.equal(run.outputs.description.value, "gs://etcd-dev-backups-20261123/");
     assert.match(String(run.outputs.storePut.value), /https:\/\/storage\.googleapis\.com\/etcd-dev-backups-20261123/);
+});
+
+/** The backup script with its tools, state and metrics directories moved under `dir`, and a store_put that copies into dir/store. */
+function runBackup(dir: string, env: { leader: string; snapshot: Buffer; revision?: number }): { status: number | null; out: string; metrics: string } {
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(dir, "snapshot"), env.snapshot);
+    fs.writeFileSync(path.join(bin, "etcdctl"), `#!/bin/bash
+case "$*" in
+  *"endpoint status -w fields"*) printf '"MemberID" : 111\\n"Leader" : %s\\n' "${env.leader}" ;;
+  *"snapshot save "*) cp ${dir}/snapshot "\${@: -1}" ;;
+  *) exit 2 ;;
+esac
+`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "etcdutl"), `#!/bin/bash\necho '{"hash":3735928559,"revision":${env.revision ?? 42},"totalKey":3,"totalSize":20480}'\n`, { mode: 0o755 });
+    const storePut = `store_put() { mkdir -p "${dir}/store/$1"; cp "$3" "${dir}/store/$1/$2"; echo "$4  $2" > "${dir}/store/$1/$2.sha256"; }`;
+    const script = backupScript(storePut)
+        .replace(/\/opt\/etcd\/v3\.6\.14\//g, `${bin}/`)
+        .replace(/\/var\/lib\/etcd-cluster\/backup/g, path.join(dir, "state"))
+        .replace(/\/var\/lib\/prometheus\/node-exporter/g, path.join(dir, "metrics"));
+    const r = tool("bash", ["-c", script]);
+    const metricsFile = path.join(dir, "metrics", "etcd_backup.prom");
+    return { status: r.status, out: r.out, metrics: fs.existsSync(metricsFile) ? fs.readFileSync(metricsFile, "utf8") : "" };
+}
+
+/** A snapshot as etcd streams it: the database followed by its SHA-256. */
+function etcdSnapshot(db: Buffer): Buffer {
+    return Buffer.concat([db, createHash("sha256").update(db).digest()]);
+}
+
+test("the backup script run: a follower only records its turn; the leader stores a verified snapshot named by its revision; a corrupt one fails loudly", () => {
+    const follower = fs.mkdtempSync(path.join(tmp, "run-"));
+    const skipped = runBackup(follower, { leader: "222", snapshot: etcdSnapshot(Buffer.alloc(20480, 7)) });
+    assert.equal(skipped.status, 0, skipped.out);
+    assert.match(skipped.out, /etcd-1 is not the leader \(leader: 222\): the leader takes this backup/);
+    assert.equal(fs.existsSync(path.join(follower, "store")), false);
+    assert.match(skipped.metrics, /^etcd_backup_last_run_success\{stack="dev"\} 1$/m);
+    assert.doesNotMatch(skipped.metrics, /last_success_timestamp/, "no backup of its own yet");
+
+    const leader = fs.mkdtempSync(path.join(tmp, "run-"));
+    const snap = etcdSnapshot(Buffer.alloc(20480, 7));
+    const taken = runBackup(leader, { leader: "111", snapshot: snap });
+    assert.equal(taken.status, 0, taken.out);
+    const [name] = fs.readdirSync(path.join(leader, "store", "hourly")).filter((f) => f.endsWith(".db"));
+    assert.match(name, /^\d{8}T\d{6}Z-rev42\.db$/);
+    assert.deepEqual(fs.readFileSync(path.join(leader, "store", "hourly", name)), snap);
+    assert.equal(fs.readFileSync(path.join(leader, "store", "hourly", `${name}.sha256`), "utf8"), `${sha256(snap)}  ${name}\n`);
+    const record = fs.readFileSync(path.join(leader, "state", "last-success"), "utf8");
+    assert.match(record, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ dev/etcd-cluster-dev-0123456789abcdef/hourly/${name} revision=42 sha256=${sha256(snap)}\\n$`));
+    assert.match(taken.metrics, new RegExp(`^etcd_backup_last_success_timestamp_seconds\\{stack="dev"\\} ${Date.parse(record.split(" ")[0]) / 1000}$`, "m"));
+    assert.deepEqual(fs.readdirSync(path.join(leader, "state")).sort(), ["last-success"], "the work directory is gone");
+
+    const corrupt = Buffer.from(snap);
+    corrupt[100] ^= 0xff;
+    const torn = runBackup(leader, { leader: "111", snapshot: corrupt });
+    assert.notEqual(torn.status, 0);
+    assert.match(torn.out, /fails etcd's own SHA-256 check: it is corrupt[\s\S]*backup FAILED/);
+    assert.match(torn.metrics, /^etcd_backup_last_run_success\{stack="dev"\} 0$/m);
+    assert.match(torn.metrics, /^etcd_backup_last_success_timestamp_seconds/m, "the last success stays visible");
+    assert.equal(fs.readdirSync(path.join(leader, "store", "hourly")).length, 2, "nothing new reached the store");
+
+    const empty = runBackup(fs.mkdtempSync(path.join(tmp, "run-")), { leader: "111", snapshot: snap, revision: 0 });
+    assert.notEqual(empty.status, 0);
+    assert.match(empty.out, /not a usable etcd database \(revision '0'/);
+    assert.match(runBackup(fs.mkdtempSync(path.join(tmp, "run-")), { leader: "0", snapshot: snap }).out, /sees no leader: no member can take a backup/);
 });
