@@ -5,35 +5,42 @@ import { memberNames as targetMemberNames } from "./components/targets";
 import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
+import { gcpMachines } from "./components/targets/gcp/machines";
 import { downloadPort } from "./components/targets/cloud/downloads";
-import { hostMemberStore, MemberStore, s3MemberStore } from "./components/backup/memberStore";
-import { s3Store, S3Store } from "./components/backup/s3Store";
+import { gcsMemberStore, hostMemberStore, MemberStore, s3MemberStore } from "./components/backup/memberStore";
+import { gcsStore } from "./components/backup/gcsStore";
+import { s3Store } from "./components/backup/s3Store";
 
 // Validation throws before any resource is registered.
 const { config, target, backup, sshPrivateKey } = loadStackConfig();
 const stack = pulumi.getStack();
 
 // A cloud's bucket comes before its machines: they carry the identity that may write into it.
-const bucket: S3Store | undefined = backup && target.kind === "aws"
+const s3 = backup && target.kind === "aws"
     ? s3Store(`etcd-${stack}`, { region: target.region, stack, retention: backup.retention, schedule: backup.schedule, kmsKeyId: target.kmsKeyId })
+    : undefined;
+const gcs = backup && target.kind === "gcp"
+    ? gcsStore(`etcd-${stack}`, { location: target.region, project: target.project, stack, retention: backup.retention, schedule: backup.schedule })
     : undefined;
 
 // The one place that picks the target: each only makes machines; the cluster on top is the same.
 function machines(): Machine[] {
-    switch (target.kind) {
-        case "hosts": return hostMachines(target, sshPrivateKey!);
-        case "aws": return awsMachines(target, {
-            names: targetMemberNames(target, config.nodeCount),
-            downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${stack}`,
-            instanceProfile: bucket?.instanceProfile.name,
-        });
-    }
+    if (target.kind === "hosts") return hostMachines(target, sshPrivateKey!);
+    const cloud = { names: targetMemberNames(target, config.nodeCount), sshPrivateKey, prefix: `etcd-${stack}` };
+    if (target.kind === "aws") return awsMachines(target, { ...cloud, downloadPort: downloadPort(config), instanceProfile: s3?.instanceProfile.name });
+    const port = downloadPort(config);
+    return gcpMachines(target, {
+        ...cloud,
+        outboundPorts: [...(port === undefined ? [] : [{ port, purpose: "etcd release download" }]), ...(gcs ? [{ port: 443, purpose: "backups to GCS" }] : [])],
+        serviceAccountEmail: gcs?.serviceAccountEmail,
+    });
 }
 
 function backupStore(): MemberStore {
     switch (target.kind) {
         case "hosts": return hostMemberStore("etcd", backup!, stack, sshPrivateKey!);
-        case "aws": return s3MemberStore(bucket!, target.region);
+        case "aws": return s3MemberStore(s3!, target.region);
+        case "gcp": return gcsMemberStore(gcs!);
     }
 }
 
