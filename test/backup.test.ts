@@ -14,7 +14,7 @@ import { s3StorePut, s3WritePolicy } from "../components/backup/s3Store";
 import { maxBackupAgeSeconds, parseSchedule } from "../components/backup/settings";
 import { renderBackupService, renderBackupTimer } from "../components/backup/units";
 import { remoteCommand } from "../components/scripts/remote";
-import { awsConfig, byType, hostsConfig, named, runProgram, testHostKey } from "./support/program";
+import { awsConfig, byType, gcpConfig, hostsConfig, named, runProgram, testHostKey } from "./support/program";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-backup-"));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -379,4 +379,14 @@ test("the backup script run: a follower only records its turn; the leader stores
     assert.notEqual(empty.status, 0);
     assert.match(empty.out, /not a usable etcd database \(revision '0'/);
     assert.match(runBackup(fs.mkdtempSync(path.join(tmp, "run-")), { leader: "0", snapshot: snap }).out, /sees no leader: no member can take a backup/);
+});
+
+test("with backup on gcp: the members' instances carry the write-only service account and upload to the stack's bucket", () => {
+    const run = runProgram(gcpConfig(3, {}, { backup: { schedule: "hourly" } }));
+    assert.equal(run.error, undefined);
+    const account = byType(run, "gcp:serviceaccount/account:Account")[0];
+    for (const instance of byType(run, "gcp:compute/instance:Instance")) {
+        assert.equal((instance.inputs.serviceAccount as Record<string, unknown>).email, `${account.name}@etcd-test.iam.gserviceaccount.com`, instance.name);
+    }
+    assert.match(String(named(run, "etcd-1-backup").inputs.create), /storage\.googleapis\.com\/etcd-dev-backups-20261123/);
 });
