@@ -3,6 +3,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
+import { BACKUP, BACKUP_METRICS } from "./backup/layout";
+import { memberBackups } from "./backup/memberBackups";
+import { MemberStore } from "./backup/memberStore";
+import { BackupSettings, maxBackupAgeSeconds } from "./backup/settings";
 import { clientCertificateSpec } from "./certificates";
 import { ADMIN_USER, authPlan, ClientSpec, gatewayPassword } from "./clients";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
@@ -32,6 +36,20 @@ export interface EtcdClusterArgs {
     stack: string;
     /** The clock (ms since the epoch): picks the certificate renewal generation, the program's one use of time. */
     now: number;
+    /** Scheduled backups, and the store the target provides for them. */
+    backup?: { settings: BackupSettings; store: MemberStore };
+}
+
+/** The `backup` stack output: where backups go, on what schedule, and where to read the last success. */
+export interface BackupReport {
+    schedule: string;
+    retention: { hourly: number; daily: number };
+    store: string;
+    maxAgeSeconds: number;
+    lastSuccessFile: string;
+    metricsFile: string;
+    /** Run on any member: the leader of the time took the newest backup, so read every member's record. */
+    statusCommand: string;
 }
 
 export type PreflightReport = Partial<PreflightFigures> & {
@@ -80,6 +98,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly preflight: pulumi.Output<Record<string, PreflightReport>>;
     /** When the next `pulumi up` re-issues every leaf certificate. */
     readonly certificatesRenewAfter: string;
+    readonly backup?: pulumi.Output<BackupReport>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
@@ -164,6 +183,20 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 renderGateScript({ etcdVersion: config.etcdVersion, members: ps, certificates, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
                 onGateHost("cluster health gate"))),
         }, { parent: this, dependsOn: [auth] });
+
+        if (args.backup) {
+            const { settings, store } = args.backup;
+            const steps = memberBackups({ settings, store, stack, token, etcdVersion: config.etcdVersion, machines, plans, after: [this.health] }, this);
+            this.backup = pulumi.all([store.description, ...steps.map((s) => s.id)]).apply(([description]) => ({
+                schedule: settings.schedule.text,
+                retention: settings.retention,
+                store: description,
+                maxAgeSeconds: maxBackupAgeSeconds(settings.schedule),
+                lastSuccessFile: BACKUP.lastSuccess,
+                metricsFile: BACKUP_METRICS,
+                statusCommand: `cat ${BACKUP.lastSuccess}; systemctl list-timers --no-pager ${BACKUP.timerUnit}; systemctl status --no-pager ${BACKUP.serviceUnit}`,
+            }));
+        }
 
         this.preflight = pulumi.all(members.map((m) => m.preflight)).apply((figures) => Object.fromEntries(members.map((m, i) => [m.memberName, {
             ...figures[i],

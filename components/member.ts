@@ -4,6 +4,8 @@ import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { DEFRAG, renderDefragScript, renderDefragService, renderDefragTimer } from "./defrag";
 import { memberCertificateSpecs } from "./certificates";
+import { renderCertificateMetrics } from "./certificateMetrics";
+import { CERTIFICATE_METRICS } from "./backup/layout";
 import { NOSPACE_RECOVER, renderNospaceRecoverScript } from "./nospace";
 import { memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
@@ -129,6 +131,10 @@ export class EtcdMember extends pulumi.ComponentResource {
             { file: RELEASE_FILES.serverKey, certificate: RELEASE_FILES.serverCert, pem: server.keyPem },
             { file: RELEASE_FILES.peerKey, certificate: RELEASE_FILES.peerCert, pem: peer.keyPem },
         ].map((k) => ({ ...k, path: release.apply((dir) => `${dir}/${k.file}`), mode: "600", owner: "etcd:etcd" }));
+        const certificateMetrics = pulumi.all([args.ca.notAfter, args.peerCa.notAfter, server.notAfter, peer.notAfter]).apply(([ca, peerCa, serverEnd, peerEnd]): HostFile => ({
+            path: CERTIFICATE_METRICS, mode: "644", owner: "root:root",
+            content: renderCertificateMetrics(name, { ca, "peer-ca": peerCa, server: serverEnd, peer: peerEnd }),
+        }));
         const stdin = pulumi.secret(pulumi.all([certFiles, pulumi.all(keys.map((k) => k.path)), pulumi.all(keys.map((k) => k.pem))]).apply(([certFiles, paths, pems]) => encodeBundle([
             ...certFiles,
             ...keys.map((k, i) => ({ path: paths[i], mode: k.mode, owner: k.owner, content: pems[i] })),
@@ -139,9 +145,9 @@ export class EtcdMember extends pulumi.ComponentResource {
         ]);
         this.configured = new command.remote.Command(`${name}-configure`, {
             connection,
-            create: step("configure", pulumi.all([inlineFiles, stdinManifest, this.configurationDigest]).apply(([files, manifest, digest]) => renderConfigureScript({
+            create: step("configure", pulumi.all([inlineFiles, certificateMetrics, stdinManifest, this.configurationDigest]).apply(([files, metrics, manifest, digest]) => renderConfigureScript({
                 memberName: name, dataDir: config.dataDir, walDir: config.walDir, digest, etcdBinary: binary(config.etcdVersion, "etcd"),
-                inlineFiles: files, stdinFiles: manifest,
+                inlineFiles: [...files, metrics], stdinFiles: manifest,
             }))),
             stdin,
             triggers,

@@ -201,9 +201,9 @@ test("Pulumi.yaml declares every key with a description and the same defaults as
         assert.equal(String(project.config[key]?.default), String(value), `default of ${key}`);
     }
     for (const [key, decl] of Object.entries(project.config)) assert.ok(decl.description, `${key} has no description`);
-    // `hosts` and `clientCertificates` (lists of objects), `aws`, `gcp` and `preflight` (objects) are beyond what the
+    // `hosts` and `clientCertificates` (lists of objects), `aws`, `gcp`, `preflight` and `backup` (objects) are beyond what the
     // project file's schema can type: its header comment describes them, and the README documents them.
-    const untyped = ["hosts", "aws", "gcp", "preflight", "clientCertificates"];
+    const untyped: readonly string[] = ["hosts", "aws", "gcp", "preflight", "clientCertificates", "backup"];
     for (const key of [...CONFIG_KEYS.filter((k) => !untyped.includes(k)), "sshPrivateKey"]) assert.ok(project.config[key], `${key} is not declared`);
     const header = fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8").split("\nconfig:")[0];
     for (const key of untyped) assert.ok(header.includes(`# - \`${key}\``), `${key} is not described in Pulumi.yaml's header comment`);

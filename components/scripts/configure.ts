@@ -1,6 +1,7 @@
 import { DEFRAG } from "../defrag";
 import { HostFile } from "../fileBundle";
 import { CONFIG_DIR, CURRENT_LINK, RELEASE_FILES, RELEASES_DIR, STATE_DIR, releaseDir } from "../layout";
+import { TEXTFILE_DIR } from "../backup/layout";
 import { shq } from "./remote";
 
 export interface ConfigureOptions {
@@ -48,6 +49,28 @@ export const WRITE_FILE = `write_file() { # path mode owner [base64] < content
   changed=1
 }`;
 
+/** Writes each file from the script text itself (heredoc), through WRITE_FILE. */
+export function writeInlineFiles(files: HostFile[]): string {
+    return files.map((f) => {
+        const eof = `EOF_${f.path.replace(/[^A-Za-z0-9]/g, "_").toUpperCase()}`;
+        return `write_file ${shq(f.path)} ${f.mode} ${f.owner} <<'${eof}'\n${f.content.replace(/\n$/, "")}\n${eof}`;
+    }).join("\n");
+}
+
+/** Writes the files that arrive on standard input (fileBundle.ts) through WRITE_FILE: only `paths`, each exactly once. */
+export function receiveStdinFiles(paths: string[]): string {
+    return `received=0
+while read -r path mode owner data; do
+  case "$path" in
+    ${paths.length ? paths.map(shq).join("|") : "''"}) ;;
+    *) echo "unexpected file $path on standard input" >&2; exit 1 ;;
+  esac
+  write_file "$path" "$mode" "$owner" base64 <<<"$data"
+  received=$((received + 1))
+done
+if [ "$received" -ne ${paths.length} ]; then echo "expected ${paths.length} files on standard input, got $received" >&2; exit 1; fi`;
+}
+
 /**
  * Brings a host's etcd user and directories to the declared state and stages the member's configuration in a
  * directory of its own (see layout.ts). Nothing etcd reads now is touched: the apply step switches to the staged
@@ -58,10 +81,6 @@ export const WRITE_FILE = `write_file() { # path mode owner [base64] < content
  */
 export function renderConfigureScript(o: ConfigureOptions): string {
     const expected = o.stdinFiles.map((f) => `#   ${f.path} ${f.mode} ${f.owner} (${f.fingerprint})`).join("\n");
-    const inline = o.inlineFiles.map((f) => {
-        const eof = `EOF_${f.path.replace(/[^A-Za-z0-9]/g, "_").toUpperCase()}`;
-        return `write_file ${shq(f.path)} ${f.mode} ${f.owner} <<'${eof}'\n${f.content.replace(/\n$/, "")}\n${eof}`;
-    }).join("\n");
     return `set -euo pipefail
 # Configure etcd member ${o.memberName}.
 changed=0
@@ -92,22 +111,14 @@ if [ "$(readlink "$release/${RELEASE_FILES.etcd}" || true)" != ${shq(o.etcdBinar
   echo "linked $release/${RELEASE_FILES.etcd} to ${o.etcdBinary}"
   changed=1
 fi
+ensure_dir ${TEXTFILE_DIR} 755 root:root
 
 # Keys and certificates arrive on standard input, one per line: path mode owner base64. Expected:
 ${expected}
-received=0
-while read -r path mode owner data; do
-  case "$path" in
-    ${o.stdinFiles.map((f) => shq(f.path)).join("|")}) ;;
-    *) echo "unexpected file $path on standard input" >&2; exit 1 ;;
-  esac
-  write_file "$path" "$mode" "$owner" base64 <<<"$data"
-  received=$((received + 1))
-done
-if [ "$received" -ne ${o.stdinFiles.length} ]; then echo "expected ${o.stdinFiles.length} files on standard input, got $received" >&2; exit 1; fi
+${receiveStdinFiles(o.stdinFiles.map((f) => f.path))}
 
-${inline}
-# Only the defragmentation units are written in place; etcd's own unit is installed by the apply step.
+# Only host files (defragmentation, backup, metrics) are written in place; etcd's own unit is installed by the apply step.
+${writeInlineFiles(o.inlineFiles)}
 if [ "$changed" -eq 1 ]; then systemctl daemon-reload; fi
 if ! systemctl is-enabled --quiet ${DEFRAG.timerUnit}; then systemctl enable --now --quiet ${DEFRAG.timerUnit}; echo "enabled ${DEFRAG.timerUnit}"; fi
 running=$(readlink ${CURRENT_LINK} || true)

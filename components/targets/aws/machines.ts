@@ -19,6 +19,8 @@ export interface AwsMachinesArgs {
     sshPrivateKey?: pulumi.Input<string>;
     /** Prefix of shared resources (security group, login key). */
     prefix: string;
+    /** An IAM instance profile for the members (the backup writer's, see components/backup/s3Store.ts). */
+    instanceProfile?: pulumi.Input<string>;
 }
 
 /**
@@ -36,7 +38,7 @@ export function awsMachines(target: AwsTarget, args: AwsMachinesArgs): Machine[]
         const data = memberVolume(name, "data", target.data, subnet.zone, target);
         const wal = memberVolume(name, "wal", target.wal, subnet.zone, target);
         const { after, holdChangesUntil } = heldChanges();
-        const instance = memberInstance(name, target, { networkInterface: eni, keyName: login.keyName, userData: hostKey.userData, after });
+        const instance = memberInstance(name, target, { networkInterface: eni, keyName: login.keyName, userData: hostKey.userData, after, instanceProfile: args.instanceProfile });
         const attachments = [attachVolume(name, "data", data, instance, target), attachVolume(name, "wal", wal, instance, target)];
         return {
             name,

@@ -21,6 +21,7 @@ export function memberInstance(name: string, target: GcpTarget, args: {
     tag: string;
     userData: pulumi.Input<string>;
     after: pulumi.Input<pulumi.Resource[]>;
+    serviceAccountEmail?: pulumi.Input<string>;
 }, parent?: pulumi.Resource): gcp.compute.Instance {
     return new gcp.compute.Instance(`${name}-instance`, {
         project: target.project,
@@ -39,5 +40,7 @@ export function memberInstance(name: string, target: GcpTarget, args: {
         tags: [args.tag],
         metadata: { ...ACCESS_METADATA, "user-data": args.userData },
         labels: { "etcd-member": name },
+        // The storage scope only lets the account's own IAM roles apply; its one role creates backup objects.
+        ...(args.serviceAccountEmail ? { serviceAccount: { email: args.serviceAccountEmail, scopes: ["https://www.googleapis.com/auth/devstorage.read_write"] } } : {}),
     }, instanceOptions(args.after, parent));
 }

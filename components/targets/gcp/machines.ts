@@ -20,6 +20,8 @@ export interface GcpMachinesArgs {
     sshPrivateKey?: pulumi.Input<string>;
     /** Prefix of shared resources (firewall rules, network tag, login key). */
     prefix: string;
+    /** A service account for the members (the backup writer's, see components/backup/gcsStore.ts). */
+    serviceAccountEmail?: pulumi.Input<string>;
 }
 
 /**
@@ -41,7 +43,7 @@ export function gcpMachines(target: GcpTarget, args: GcpMachinesArgs): Machine[]
         const hostKey = machineHostKey(name, undefined, firstBoot);
         const disks = { data: memberDisk(name, "data", target.data, zone, target), wal: memberDisk(name, "wal", target.wal, zone, target) };
         const { after, holdChangesUntil } = heldChanges();
-        const instance = memberInstance(name, target, { zone, address, attachedDisks: attachedDisks(disks), tag, userData: hostKey.userData, after });
+        const instance = memberInstance(name, target, { zone, address, attachedDisks: attachedDisks(disks), tag, userData: hostKey.userData, after, serviceAccountEmail: args.serviceAccountEmail });
         return {
             name,
             address: address.address,
