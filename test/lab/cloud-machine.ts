@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { securityGroupRuleset } from "./cloud-aws-firewall";
-import { CloudAccount, CloudInstance, CloudRule } from "./cloud-store";
+import { CloudAccount, CloudInstance, CloudInterface, CloudRule } from "./cloud-store";
 import { createHostCgroups } from "./hosts-cgroup";
 import { haltHost, hostDir } from "./hosts-host";
 import { boot, isRunning } from "./hosts-nspawn";
@@ -39,21 +39,26 @@ export async function deleteInterface(host: string): Promise<void> {
     if ((await labNamespaces()).includes(hostNetns(host))) await deleteNetns(hostNetns(host));
 }
 
+/** The nftables table for one interface: the rules of all its firewalls, `self` being each firewall's own members. */
+export function interfaceRuleset(account: CloudAccount, nic: CloudInterface): string {
+    const members = (firewall: string) => Object.values(account.interfaces).filter((i) => i.firewalls.includes(firewall)).map((i) => i.address);
+    const byId = Object.fromEntries(Object.keys(account.firewalls).map((id) => [id, members(id)]));
+    const rules = (direction: "ingress" | "egress"): CloudRule[] => nic.firewalls.flatMap((id) => {
+        const firewall = account.firewalls[id];
+        if (!firewall) throw new Error(`interface ${nic.id}: firewall ${id} does not exist in the lab's cloud`);
+        // Resolved per firewall, since an interface may be in several.
+        return firewall[direction].map(({ self, ...rule }) => (self ? { ...rule, securityGroups: [...(rule.securityGroups ?? []), id] } : rule));
+    });
+    return securityGroupRuleset({ ingress: rules("ingress"), egress: rules("egress") }, { self: [], byId });
+}
+
 /**
  * Loads every interface's firewalls into its namespace. Called after any change to firewalls or interfaces: a rule
  * naming a group (or `self`) follows the addresses of the interfaces in that group.
  */
 export function syncFirewalls(account: CloudAccount): void {
-    const members = (firewall: string) => Object.values(account.interfaces).filter((i) => i.firewalls.includes(firewall)).map((i) => i.address);
-    const byId = Object.fromEntries(Object.keys(account.firewalls).map((id) => [id, members(id)]));
     for (const nic of Object.values(account.interfaces)) {
-        const rules = (direction: "ingress" | "egress"): CloudRule[] => nic.firewalls.flatMap((id) => {
-            const firewall = account.firewalls[id];
-            if (!firewall) throw new Error(`interface ${nic.id}: firewall ${id} does not exist in the lab's cloud`);
-            // `self` is the group's own members: resolved here, per group, since an interface may be in several.
-            return firewall[direction].map(({ self, ...rule }) => (self ? { ...rule, securityGroups: [...(rule.securityGroups ?? []), id] } : rule));
-        });
-        const ruleset = securityGroupRuleset({ ingress: rules("ingress"), egress: rules("egress") }, { self: [], byId });
+        const ruleset = interfaceRuleset(account, nic);
         const load = spawnSync("ip", ["netns", "exec", hostNetns(nic.host), "nft", "-f", "-"], { input: ruleset, encoding: "utf8" });
         if (load.status !== 0) throw new Error(`nft refused the firewall of ${nic.id}: ${load.stderr}\n${ruleset}`);
     }
@@ -109,7 +114,7 @@ export function deleteRoot(host: string): void {
     rmSync(hostDir(labDir(), host), { recursive: true, force: true });
 }
 
-/** The guest's PID 1: the process in the interface's namespace whose parent is nspawn and which runs systemd. */
+/** The guest's PID 1 as this machine numbers it: the process in the interface's namespace that is PID 1 in its own. */
 export async function guestPid(host: string, nspawn: number): Promise<number> {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
@@ -117,7 +122,7 @@ export async function guestPid(host: string, nspawn: number): Promise<number> {
         for (const p of await netnsPids(hostNetns(host))) {
             try {
                 const status = readFileSync(`/proc/${p}/status`, "utf8");
-                if (new RegExp(`^PPid:\\s+${nspawn}$`, "m").test(status) && /^Name:\s+systemd$/m.test(status)) return p;
+                if (/^NSpid:\s+\d+\s+1$/m.test(status) && /^Name:\s+systemd$/m.test(status)) return p;
             } catch {
                 // gone meanwhile
             }
