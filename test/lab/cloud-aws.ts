@@ -139,10 +139,18 @@ const networkInterface: Provider = {
         const address = freeAddress(s);
         // The namespace's veth is named ve-<host>: at most 15 characters.
         const host = `eni-${id.slice(-8)}`;
+        // Recorded first: the address is taken before any other call can pick it.
         s.account.interfaces[id] = { id, subnet: subnet.id, address, host, firewalls: knownGroups(s, stringList(inputs, "securityGroups")) };
         await s.save();
-        await createInterface(host, address);
-        syncFirewalls(s.account);
+        try {
+            await createInterface(host, address);
+            syncFirewalls(s.account);
+        } catch (err) {
+            await deleteInterface(host);
+            delete s.account.interfaces[id];
+            await s.save();
+            throw err;
+        }
         return { id, outputs: { privateIp: address, privateIps: [address], privateIpList: [address], macAddress: `02:00:${address.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join(":")}` } };
     },
     update: async (old, news) => {
@@ -203,9 +211,16 @@ function attachedTo(s: CloudStore, instance: string): CloudDisk[] {
         .sort((a, b) => a.attachment!.deviceName.localeCompare(b.attachment!.deviceName));
 }
 
-// Where each attached volume goes in the guest; NVMe names in attachment order after the root volume's nvme0n1.
+// Where each attached volume goes in the guest; NVMe names by attachment slot, after the root volume's nvme0n1.
 function devices(s: CloudStore, instance: CloudInstance): Array<{ disk: CloudDisk; device: GuestDevice }> {
-    return attachedTo(s, instance.id).map((disk, i) => ({ disk, device: ec2DiskDevice(instance.machineType, disk.id, disk.attachment!.deviceName, i + 1) }));
+    return attachedTo(s, instance.id).map((disk) => ({ disk, device: ec2DiskDevice(instance.machineType, disk.id, disk.attachment!.deviceName, disk.attachment!.slot) }));
+}
+
+function freeSlot(s: CloudStore, instance: string): number {
+    const used = new Set(attachedTo(s, instance).map((d) => d.attachment!.slot));
+    let slot = 1;
+    while (used.has(slot)) slot++;
+    return slot;
 }
 
 async function start(s: CloudStore, instance: CloudInstance, userData: string, fresh: boolean, publicKey: string | undefined): Promise<void> {
@@ -234,6 +249,20 @@ async function stop(s: CloudStore, instance: CloudInstance): Promise<void> {
     await s.save();
 }
 
+// The root volume goes with the instance; attached volumes are detached and kept.
+async function terminate(s: CloudStore, record: CloudInstance): Promise<void> {
+    const nic = s.get("interfaces", record.interface);
+    await haltInstance(nic.host, record.pid, log);
+    for (const { disk, device } of devices(s, record)) {
+        await unplugDisk(nic.host, undefined, disk.file, device);
+        disk.attachment = undefined;
+    }
+    deleteRoot(nic.host);
+    nic.instance = undefined;
+    delete s.account.instances[record.id];
+    await s.save();
+}
+
 function launchKey(s: CloudStore, inputs: Inputs): string | undefined {
     const keyName = optionalString(inputs, "keyName");
     if (keyName === undefined) return undefined;
@@ -259,7 +288,13 @@ const instance: Provider = {
         s.account.instances[record.id] = record;
         nic.instance = record.id;
         await s.save();
-        await start(s, record, optionalString(inputs, "userData") ?? "", true, publicKey);
+        try {
+            await start(s, record, optionalString(inputs, "userData") ?? "", true, publicKey);
+        } catch (err) {
+            // A launch that failed leaves nothing behind, so the next run can launch again on the interface.
+            await terminate(s, record);
+            throw err;
+        }
         log(`${record.id} running at ${nic.address} (${record.image}, ${record.machineType})`);
         return { id: record.id, outputs: { privateIp: nic.address, primaryNetworkInterfaceId: eniId, availabilityZone: record.zone, instanceState: "running", arn: `arn:aws:ec2:lab:000000000000:instance/${record.id}` } };
     },
@@ -277,18 +312,10 @@ const instance: Provider = {
         }
         return old.outputs;
     },
-    // Termination: the root volume goes with the instance; attached volumes are detached and kept.
     delete: async (old) => {
-        const s = store();
-        const record = s.account.instances[old.id];
+        const record = store().account.instances[old.id];
         if (!record) return;
-        if (record.state === "running") await stop(s, record);
-        for (const disk of attachedTo(s, record.id)) disk.attachment = undefined;
-        const nic = s.get("interfaces", record.interface);
-        deleteRoot(nic.host);
-        nic.instance = undefined;
-        delete s.account.instances[old.id];
-        await s.save();
+        await terminate(store(), record);
         log(`${old.id} terminated; its volumes are detached and kept`);
     },
 };
@@ -303,12 +330,18 @@ const volumeAttachment: Provider = {
         if (disk.attachment) throw new Error(`VolumeInUse: ${disk.id} is already attached to an instance (${disk.attachment.instance})`);
         if (disk.zone !== record.zone) throw new Error(`InvalidVolume.ZoneMismatch: The volume '${disk.id}' is not in the same availability zone as instance '${record.id}'`);
         if (attachedTo(s, record.id).some((d) => d.attachment!.deviceName === deviceName)) throw new Error(`InvalidParameterValue: Attachment point ${deviceName} is already in use`);
-        disk.attachment = { instance: record.id, deviceName };
+        disk.attachment = { instance: record.id, deviceName, slot: freeSlot(s, record.id) };
         await s.save();
         if (record.state === "running") {
             const nic = s.get("interfaces", record.interface);
             const { device } = devices(s, record).find((d) => d.disk === disk)!;
-            await plugDisk(nic.host, await guestPid(nic.host, record.pid!), disk.file, device);
+            try {
+                await plugDisk(nic.host, await guestPid(nic.host, record.pid!), disk.file, device);
+            } catch (err) {
+                disk.attachment = undefined;
+                await s.save();
+                throw err;
+            }
         }
         return { id: `vai-${hex(`${deviceName}-${record.id}-${disk.id}`, 10)}`, outputs: {} };
     },

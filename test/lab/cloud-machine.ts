@@ -57,7 +57,8 @@ export function interfaceRuleset(account: CloudAccount, nic: CloudInterface): st
  * naming a group (or `self`) follows the addresses of the interfaces in that group.
  */
 export function syncFirewalls(account: CloudAccount): void {
-    for (const nic of Object.values(account.interfaces)) {
+    // An interface whose namespace is still being made loads its rules once it is there.
+    for (const nic of Object.values(account.interfaces).filter((i) => existsSync(`/run/netns/${hostNetns(i.host)}`))) {
         const ruleset = interfaceRuleset(account, nic);
         const load = spawnSync("ip", ["netns", "exec", hostNetns(nic.host), "nft", "-f", "-"], { input: ruleset, encoding: "utf8" });
         if (load.status !== 0) throw new Error(`nft refused the firewall of ${nic.id}: ${load.stderr}\n${ruleset}`);

@@ -33,7 +33,8 @@ export interface CloudDisk {
     sizeGiB: number;
     /** Sparse file under the lab's disks directory (labDown detaches and deletes it). */
     file: string;
-    attachment?: { instance: string; deviceName: string };
+    /** `slot`: the attachment's place on the instance (1 for the first attached), which some clouds name devices by. */
+    attachment?: { instance: string; deviceName: string; slot: number };
 }
 
 export interface CloudInstance {
