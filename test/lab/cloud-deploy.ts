@@ -47,7 +47,7 @@ export function awsLabStack(lab: LabHosts, opts: { nodes: number; clientCidrs?: 
         nodeCount: opts.nodes,
         aws: {
             region: LAB_AWS.region, vpcId: LAB_AWS.vpcId, subnets: LAB_AWS.subnets, ami: LAB_AWS.images[0], user: LOGIN_USER,
-            instanceType: "m6i.large", dataVolumeGiB: 8, walVolumeGiB: 6,
+            instanceType: "m6i.large", dataVolumeGiB: 8, walVolumeGiB: 8,
             clientCidrs: [`${GATEWAY}/32`, ...(opts.clientCidrs ?? [])], adminCidrs: [`${GATEWAY}/32`],
             ...opts.aws,
         },
