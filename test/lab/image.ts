@@ -10,8 +10,10 @@ const SUITE = "bookworm";
 // fio: the preflight check measures the WAL disk's fdatasync latency with it.
 // cloud-init and sudo: hosts that play cloud instances (cloud-machine.ts) get their user data, login key and host key
 // through cloud-init, and log in as a user with passwordless sudo, as on a cloud image. Hosts without a NoCloud seed
-// leave cloud-init off (its generator finds no datasource).
-const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "procps", "curl", "fio", "cloud-init", "sudo"];
+// leave cloud-init off (its generator finds no datasource). python3-cffi-backend: cloud-init needs python3-cryptography,
+// which depends on virtual packages only python3-cffi-backend provides, and debootstrap's resolver does not follow
+// virtual packages (without it the build fails configuring python3-cryptography; seen with bookworm).
+const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "procps", "curl", "fio", "cloud-init", "python3-cffi-backend", "sudo"];
 
 // Units that wait for things a container never has (a console, online networking) or that would do background
 // work (apt timers, disk maintenance) that only adds noise to a test.
