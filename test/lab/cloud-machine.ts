@@ -164,7 +164,7 @@ export async function plugDisk(host: string, guest: number, file: string, device
     const loop = (await loopsOf(file))[0] ?? (await run("losetup", ["--find", "--show", file])).trim();
     const [major, minor] = readFileSync(`/sys/class/block/${loop.slice(5)}/dev`, "utf8").trim().split(":");
     const links = device.links.map((l) => `mkdir -p "$(dirname ${l})" && ln -sfn ${device.node} ${l}`).join(" && ");
-    await inGuest(host, guest, `rm -f ${device.node} && mknod -m 660 ${device.node} b ${major} ${minor} && chgrp disk ${device.node}${links ? ` && ${links}` : ""}`);
+    await inGuest(host, guest, `rm -f ${device.node} && mknod ${device.node} b ${major} ${minor} && chmod 660 ${device.node} && chgrp disk ${device.node}${links ? ` && ${links}` : ""}`);
 }
 
 /** Removes the disk from a running guest (or from nothing, when the guest is gone) and detaches its loop device. */
