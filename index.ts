@@ -5,6 +5,7 @@ import { memberNames as targetMemberNames } from "./components/targets";
 import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
+import { gcpMachines } from "./components/targets/gcp/machines";
 import { downloadPort } from "./components/targets/cloud/downloads";
 
 // Validation throws before any resource is registered.
@@ -12,13 +13,11 @@ const { config, target, sshPrivateKey } = loadStackConfig();
 
 // The one place that picks the target: each only makes machines; the cluster on top is the same.
 function machines(): Machine[] {
-    switch (target.kind) {
-        case "hosts": return hostMachines(target, sshPrivateKey!);
-        case "aws": return awsMachines(target, {
-            names: targetMemberNames(target, config.nodeCount),
-            downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
-        });
-    }
+    if (target.kind === "hosts") return hostMachines(target, sshPrivateKey!);
+    const cloud = { names: targetMemberNames(target, config.nodeCount), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}` };
+    if (target.kind === "aws") return awsMachines(target, { ...cloud, downloadPort: downloadPort(config) });
+    const port = downloadPort(config);
+    return gcpMachines(target, { ...cloud, outboundPorts: port === undefined ? [] : [{ port, purpose: "etcd release download" }] });
 }
 
 // The clock picks the certificate renewal generation (components/renewal.ts): a preview differs only from the day
