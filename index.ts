@@ -5,7 +5,7 @@ import { memberNames as targetMemberNames } from "./components/targets";
 import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
-import { downloadPort } from "./components/targets/cloud/downloads";
+import { installOutboundPorts } from "./components/scripts/install";
 
 // Validation throws before any resource is registered.
 const { config, target, sshPrivateKey } = loadStackConfig();
@@ -16,7 +16,7 @@ function machines(): Machine[] {
         case "hosts": return hostMachines(target, sshPrivateKey!);
         case "aws": return awsMachines(target, {
             names: targetMemberNames(target, config.nodeCount),
-            downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
+            outboundPorts: installOutboundPorts(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
         });
     }
 }

@@ -1,6 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 
+/**
+ * A TCP port machines must reach on any address, and why (the etcd layer says which: a release mirror when etcd is
+ * downloaded). Clouds open egress to these ports and no others; they need not know what is behind them.
+ */
+export interface OutboundPort { port: number; purpose: string }
+
 /** What a target (hosts, aws, gcp) hands to the etcd layer: a reachable Linux machine. Nothing etcd-specific. */
 export interface Machine {
     /** The member name this machine carries. */
