@@ -111,6 +111,18 @@ test("TLS 1.2 is limited to forward-secret AEAD suites, with TLS 1.3 left on", (
     for (const suite of suites) assert.match(suite, /^TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)$/, suite);
 });
 
+test("a member's DNS names are advertised to clients after its address; etcd listens and peers on the address only", () => {
+    const named = planMember("etcd-1", "10.0.0.1", ["etcd-1.example.com", "db1.example.com"]);
+    const env = memberEnvironment(named, configFor("small"));
+    assert.equal(env.ETCD_ADVERTISE_CLIENT_URLS, "https://10.0.0.1:2379,https://etcd-1.example.com:2379,https://db1.example.com:2379");
+    assert.equal(env.ETCD_LISTEN_CLIENT_URLS, "https://10.0.0.1:2379,https://127.0.0.1:2379");
+    assert.equal(env.ETCD_LISTEN_PEER_URLS, "https://10.0.0.1:2380");
+    assert.equal(env.ETCD_INITIAL_ADVERTISE_PEER_URLS, "https://10.0.0.1:2380");
+    assert.equal(bootstrapEnvironment([named, ...members.slice(1)], "t").ETCD_INITIAL_CLUSTER.split(",")[0], "etcd-1=https://10.0.0.1:2380");
+    assert.match(renderEnvironmentFile(env, "etcd-1"), /^ETCD_ADVERTISE_CLIENT_URLS=https:\/\/10\.0\.0\.1:2379,https:\/\/etcd-1\.example\.com:2379,/m);
+    assert.equal(memberEnvironment(members[0], configFor("small")).ETCD_ADVERTISE_CLIENT_URLS, "https://10.0.0.1:2379", "no names: the address alone");
+});
+
 test("bootstrap-only settings live apart, with every member and a cluster token", () => {
     const env = bootstrapEnvironment(members, "etcd-cluster-dev-0123456789abcdef");
     assert.equal(env.ETCD_INITIAL_CLUSTER, "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380,etcd-3=https://10.0.0.3:2380");

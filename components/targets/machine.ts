@@ -13,6 +13,11 @@ export interface Machine {
     name: string;
     /** The address members and clients use; it is put in the member's certificates. */
     address: pulumi.Input<string>;
+    /**
+     * DNS names that resolve to `address`, lower case: advertised to clients beside the address and put in the
+     * member's server certificate. etcd listens on the address alone, and peers always use it.
+     */
+    dnsNames?: pulumi.Input<string[]>;
     /** Login user; a non-root user needs passwordless sudo. */
     user: string;
     connection: command.types.input.remote.ConnectionArgs;
