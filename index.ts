@@ -5,6 +5,7 @@ import { memberNames as targetMemberNames } from "./components/targets";
 import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
+import { gcpMachines } from "./components/targets/gcp/machines";
 import { installOutboundPorts } from "./components/scripts/install";
 
 // Validation throws before any resource is registered.
@@ -12,13 +13,12 @@ const { config, target, sshPrivateKey } = loadStackConfig();
 
 // The one place that picks the target: each only makes machines; the cluster on top is the same.
 function machines(): Machine[] {
-    switch (target.kind) {
-        case "hosts": return hostMachines(target, sshPrivateKey!);
-        case "aws": return awsMachines(target, {
-            names: targetMemberNames(target, config.nodeCount),
-            outboundPorts: installOutboundPorts(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
-        });
-    }
+    if (target.kind === "hosts") return hostMachines(target, sshPrivateKey!);
+    const cloud = {
+        names: targetMemberNames(target, config.nodeCount), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
+        outboundPorts: installOutboundPorts(config),
+    };
+    return target.kind === "aws" ? awsMachines(target, cloud) : gcpMachines(target, cloud);
 }
 
 // The clock picks the certificate renewal generation (components/renewal.ts): a preview differs only from the day

@@ -15,6 +15,7 @@ import { Machine } from "./targets/machine";
 import { EtcdMember } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
+import { restoreSteps } from "./restore";
 import { renderAuthScript } from "./scripts/auth";
 import { renderGateScript } from "./scripts/health";
 import { InstallSource } from "./scripts/install";
@@ -117,12 +118,17 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // member's credentials, so any healthy member can run them: the first by default, another when that one's
         // host is down.
         const gateHost = machines.find((m) => m.name === config.healthGateMember) ?? machines[0];
+        const applied = members.map((m) => m.applied);
+        // A restore replaces the data of whatever cluster the members run; users and roles are set up on the result.
+        const restored = config.restore && restoreSteps(name, {
+            config, restore: config.restore, machines, plans, token, gateHost, after: applied, timeoutSeconds: GATE_TIMEOUT_SECONDS,
+        }, this);
         const auth = new command.remote.Command(`${name}-auth`, {
             connection: gateHost.connection,
             create: this.clientEndpoints.apply((endpoints) => remoteCommand(renderAuthScript({ etcdVersion: config.etcdVersion, endpoints, plan }),
                 { user: gateHost.user, label: `users, roles and authentication (${name})` })),
             stdin: pulumi.secret(pulumi.all(passwords).apply((lines) => lines.join(""))),
-        }, { parent: this, dependsOn: members.map((m) => m.applied) });
+        }, { parent: this, dependsOn: restored ? [restored] : applied });
         this.health = new command.remote.Command(`${name}-health`, {
             connection: gateHost.connection,
             create: pulumi.all([this.clientEndpoints, this.peerUrls, digests]).apply(([endpoints, peerUrls, ds]) => remoteCommand(

@@ -4,9 +4,10 @@ import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { DEFRAG, renderDefragScript, renderDefragService, renderDefragTimer } from "./defrag";
 import { memberCertificateSpecs } from "./certificates";
+import { NOSPACE_RECOVER, renderNospaceRecoverScript } from "./nospace";
 import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
-import { BOOTSTRAP_ENV_FILE, ENV_FILE, PKI, UNIT_FILE } from "./layout";
+import { BOOTSTRAP_ENV_FILE, ENV_FILE, PKI, UNIT_FILE, binary } from "./layout";
 import { Machine } from "./targets/machine";
 import { MemberPlan } from "./plan";
 import { EtcdCa } from "./pki";
@@ -19,7 +20,7 @@ import { remoteCommand } from "./scripts/remote";
 import { renderUnit } from "./unit";
 
 /** Files etcd never reads: changing them must not restart the member (they stay out of its configuration digest). */
-const NOT_RESTARTING = new Set<string>([BOOTSTRAP_ENV_FILE, DEFRAG.script, DEFRAG.service, DEFRAG.timer]);
+const NOT_RESTARTING = new Set<string>([BOOTSTRAP_ENV_FILE, DEFRAG.script, DEFRAG.service, DEFRAG.timer, NOSPACE_RECOVER]);
 
 export interface EtcdMemberArgs {
     machine: Machine;
@@ -117,6 +118,9 @@ export class EtcdMember extends pulumi.ComponentResource {
             }) },
             { path: DEFRAG.service, mode: "644", owner: "root:root", content: renderDefragService(name) },
             { path: DEFRAG.timer, mode: "644", owner: "root:root", content: renderDefragTimer(name, p.all.findIndex((m) => m.name === name)) },
+            { path: NOSPACE_RECOVER, mode: "755", owner: "root:root", content: renderNospaceRecoverScript({
+                etcdctl: binary(config.etcdVersion, "etcdctl"), endpoints: p.all.map((m) => m.clientUrl), quotaBackendBytes: config.quotaBackendBytes,
+            }) },
         ]);
         const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem, args.peerCa.certPem]).apply(([ca, serverCert, peerCert, peerCa]): HostFile[] => [
             { path: PKI.ca, mode: "644", owner: "root:root", content: ca },
