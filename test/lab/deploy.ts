@@ -78,14 +78,7 @@ function labEtcdctl(lab: LabHosts, dir: string): string {
     return etcdctl;
 }
 
-/**
- * A stack whose target makes its own machines (cloud-deploy.ts): its whole config, and how to reach the machines it
- * made. The lab runtime then runs in the lab namespace for the network only (nsenter --net), because its cloud
- * stand-ins boot lab hosts, which needs the machine's own mounts and cgroups (`ip netns exec` gives it its own /sys).
- */
-export interface CloudStack { config: Record<string, string>; sshUser: string; sshKey(dir: string): string }
-
-export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: Record<string, unknown>; log?: (line: string) => void; cloud?: CloudStack }): Promise<DeployResult> {
+export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: Record<string, unknown>; log?: (line: string) => void }): Promise<DeployResult> {
     const started = Date.now();
     const runDir = path.join(opts.dir, "run");
     fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
@@ -96,7 +89,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         program: path.join(REPO, "index.ts"),
         project: "etcd-cluster",
         stack: "lab",
-        config: opts.cloud?.config ?? labConfig(lab, opts.extraConfig),
+        config: labConfig(lab, opts.extraConfig),
         secretKeys: ["etcd-cluster:sshPrivateKey"],
         state: path.join(opts.dir, "state.json"),
         outputs: outputsFile,
@@ -105,8 +98,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
     const lines: string[] = [];
     const log = (line: string) => { lines.push(line); opts.log?.(line); };
     const code = await new Promise<number>((resolve, reject) => {
-        const enter = opts.cloud ? ["nsenter", `--net=/run/netns/${lab.netns}`, "--"] : ["ip", "netns", "exec", lab.netns];
-        const child = spawn(enter[0], [...enter.slice(1), process.execPath, "--import", "tsx", path.join(__dirname, "run-program.ts"), request], {
+        const child = spawn("ip", ["netns", "exec", lab.netns, process.execPath, "--import", "tsx", path.join(__dirname, "run-program.ts"), request], {
             cwd: REPO, stdio: ["ignore", "pipe", "pipe"],
         });
         let tail = "";
@@ -145,14 +137,12 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
     const info: ClusterInfo = {
         netns: lab.netns,
         endpoints: outputs.clientEndpoints as string[],
-        members: opts.cloud
-            ? (outputs.memberNames as string[]).map((name, i) => ({ name, address: new URL((outputs.clientEndpoints as string[])[i]).hostname }))
-            : lab.hosts.map((h) => ({ name: h.name, address: h.address })),
+        members: lab.hosts.map((h) => ({ name: h.name, address: h.address })),
         ca: write("ca.crt", outputs.caCertificate, 0o644),
         cert: write("admin.crt", outputs.adminCertificate, 0o644),
         key: write("admin.key", outputs.adminPrivateKey, 0o600),
-        sshKey: opts.cloud ? opts.cloud.sshKey(opts.dir) : lab.sshKey,
-        sshUser: opts.cloud?.sshUser ?? lab.sshUser,
+        sshKey: lab.sshKey,
+        sshUser: lab.sshUser,
         etcdctl: labEtcdctl(lab, opts.dir),
         clients,
     };
@@ -162,7 +152,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
 
 /** Removes what deployments left in the lab dir (keys and certificates, outputs, cluster.json); the cache stays. */
 export function forgetDeployments(dir: string): void {
-    for (const name of ["state.json", "run", "cluster.json", "ca.crt", "admin.crt", "admin.key", "clients", "bin", "login-key"]) {
+    for (const name of ["state.json", "run", "cluster.json", "ca.crt", "admin.crt", "admin.key", "clients", "bin"]) {
         fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     }
 }
