@@ -5,25 +5,51 @@ import { memberNames as targetMemberNames } from "./components/targets";
 import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
+import { gcpMachines } from "./components/targets/gcp/machines";
 import { downloadPort } from "./components/targets/cloud/downloads";
+import { gcsMemberStore, hostMemberStore, MemberStore, s3MemberStore } from "./components/backup/memberStore";
+import { gcsStore } from "./components/backup/gcsStore";
+import { s3Store } from "./components/backup/s3Store";
 
 // Validation throws before any resource is registered.
-const { config, target, sshPrivateKey } = loadStackConfig();
+const { config, target, backup, sshPrivateKey } = loadStackConfig();
+const stack = pulumi.getStack();
+
+// A cloud's bucket comes before its machines: they carry the identity that may write into it.
+const s3 = backup && target.kind === "aws"
+    ? s3Store(`etcd-${stack}`, { region: target.region, stack, retention: backup.retention, schedule: backup.schedule, kmsKeyId: target.kmsKeyId })
+    : undefined;
+const gcs = backup && target.kind === "gcp"
+    ? gcsStore(`etcd-${stack}`, { location: target.region, project: target.project, stack, retention: backup.retention, schedule: backup.schedule })
+    : undefined;
 
 // The one place that picks the target: each only makes machines; the cluster on top is the same.
 function machines(): Machine[] {
+    if (target.kind === "hosts") return hostMachines(target, sshPrivateKey!);
+    const cloud = { names: targetMemberNames(target, config.nodeCount), sshPrivateKey, prefix: `etcd-${stack}` };
+    if (target.kind === "aws") return awsMachines(target, { ...cloud, downloadPort: downloadPort(config), instanceProfile: s3?.instanceProfile.name });
+    const port = downloadPort(config);
+    return gcpMachines(target, {
+        ...cloud,
+        outboundPorts: [...(port === undefined ? [] : [{ port, purpose: "etcd release download" }]), ...(gcs ? [{ port: 443, purpose: "backups to GCS" }] : [])],
+        serviceAccountEmail: gcs?.serviceAccountEmail,
+    });
+}
+
+function backupStore(): MemberStore {
     switch (target.kind) {
-        case "hosts": return hostMachines(target, sshPrivateKey!);
-        case "aws": return awsMachines(target, {
-            names: targetMemberNames(target, config.nodeCount),
-            downloadPort: downloadPort(config), sshPrivateKey, prefix: `etcd-${pulumi.getStack()}`,
-        });
+        case "hosts": return hostMemberStore("etcd", backup!, stack, sshPrivateKey!);
+        case "aws": return s3MemberStore(s3!, target.region);
+        case "gcp": return gcsMemberStore(gcs!);
     }
 }
 
 // The clock picks the certificate renewal generation (components/renewal.ts): a preview differs only from the day
 // certificates are due, which the certificatesRenewAfter output announces.
-const cluster = new EtcdCluster("etcd", { config, machines: machines(), stack: pulumi.getStack(), now: Date.now() });
+const cluster = new EtcdCluster("etcd", {
+    config, machines: machines(), stack, now: Date.now(),
+    backup: backup && { settings: backup, store: backupStore() },
+});
 
 export const memberNames = cluster.memberNames;
 export const clientEndpoints = cluster.clientEndpoints;
@@ -38,3 +64,4 @@ export const kubeApiserverFlags = cluster.kubeApiserverFlags;
 export const health = cluster.health.stdout;
 export const preflight = cluster.preflight;
 export const certificatesRenewAfter = cluster.certificatesRenewAfter;
+export const backupStatus = cluster.backup;

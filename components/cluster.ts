@@ -3,20 +3,29 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
+import { BACKUP, BACKUP_METRICS } from "./backup/layout";
+import { memberBackups } from "./backup/memberBackups";
+import { MemberStore } from "./backup/memberStore";
+import { BackupSettings, maxBackupAgeSeconds } from "./backup/settings";
 import { clientCertificateSpec } from "./certificates";
 import { ADMIN_USER, authPlan, ClientSpec, gatewayPassword } from "./clients";
 import { etcdctlEnvironment, kubeApiserverFlags } from "./clientConfig";
 import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
+import { diskSteps } from "./disks";
 import { guardedMachines, preflightSteps, trustSteps, upFrontGuards } from "./guards";
 import { expectedSha256 } from "./releaseChecksums";
 import { certificateRenewal, rotationLabel } from "./renewal";
 import { Machine } from "./targets/machine";
-import { EtcdMember } from "./member";
+import { releaseDir } from "./layout";
+import { EtcdMember, Survey } from "./member";
 import { clusterToken, MemberPlan, planMember, restartOrder } from "./plan";
 import { CertificatePair, EtcdCa } from "./pki";
+import { restoreSteps } from "./restore";
+import { ClusterMode } from "./scripts/apply";
 import { renderAuthScript } from "./scripts/auth";
 import { renderGateScript } from "./scripts/health";
+import { renderReconcileScript, renderSurveyScript } from "./scripts/membership";
 import { InstallSource } from "./scripts/install";
 import { PreflightFigures, requiredDataBytes } from "./scripts/preflight";
 import { remoteCommand } from "./scripts/remote";
@@ -27,6 +36,20 @@ export interface EtcdClusterArgs {
     stack: string;
     /** The clock (ms since the epoch): picks the certificate renewal generation, the program's one use of time. */
     now: number;
+    /** Scheduled backups, and the store the target provides for them. */
+    backup?: { settings: BackupSettings; store: MemberStore };
+}
+
+/** The `backup` stack output: where backups go, on what schedule, and where to read the last success. */
+export interface BackupReport {
+    schedule: string;
+    retention: { hourly: number; daily: number };
+    store: string;
+    maxAgeSeconds: number;
+    lastSuccessFile: string;
+    metricsFile: string;
+    /** Run on any member: the leader of the time took the newest backup, so read every member's record. */
+    statusCommand: string;
 }
 
 export type PreflightReport = Partial<PreflightFigures> & {
@@ -75,12 +98,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly preflight: pulumi.Output<Record<string, PreflightReport>>;
     /** When the next `pulumi up` re-issues every leaf certificate. */
     readonly certificatesRenewAfter: string;
+    readonly backup?: pulumi.Output<BackupReport>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-cluster:index:Cluster", name, {}, opts);
         const { config, stack } = args;
         // Refusals come before anything changes: no key, certificate, binary or file until every guard has passed.
-        const preflights = preflightSteps(args.machines, config, stack, this);
+        const preflights = preflightSteps(args.machines, config, stack, diskSteps(args.machines, config, this), this);
         const caArgs = { stack, keyAlgorithm: config.keyAlgorithm, validityDays: config.caValidityDays, after: upFrontGuards(args.machines, preflights) };
         const ca = new EtcdCa(`${name}-ca`, { ...caArgs, purpose: "CA" }, { parent: this });
         const peerCa = new EtcdCa(`${name}-peer-ca`, { ...caArgs, purpose: "peer CA" }, { parent: this });
@@ -95,41 +119,84 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.certificatesRenewAfter = renewal.renewsAfter.toISOString();
         const gomaxprocs = config.tier.etcd.gomaxprocs;
 
+        // Members apply one after another (configure N+1 waits for apply N). Before the first apply, a survey on the
+        // first host says whether a cluster exists; after the last, a reconcile removes members no longer configured
+        // and a gate checks the whole cluster. See README "What runs on each member".
         const members: EtcdMember[] = [];
+        let survey: Survey | undefined;
+        const first = machines[0];
+        const onFirst = (label: string) => ({ user: first.user, label: `${label} (${name})` });
         for (const { member: machine, after } of restartOrder(machines)) {
             machine.holdChangesUntil?.(after && members.find((m) => m.memberName === after.name)!.applied);
-            members.push(new EtcdMember(machine.name, {
+            const member = new EtcdMember(machine.name, {
                 machine, config, ca, peerCa, token, stack, gomaxprocs, install, rotation,
                 plan: plans.apply((all) => ({ member: all.find((p) => p.name === machine.name)!, all })),
                 after: after && members.find((m) => m.memberName === after.name),
                 applyTimeoutSeconds: APPLY_TIMEOUT_SECONDS,
-            }, { parent: this }));
+            }, { parent: this });
+            if (!survey) {
+                const step = new command.remote.Command(`${name}-membership-survey`, {
+                    connection: first.connection,
+                    create: pulumi.all([plans, member.configurationDigest]).apply(([ps, digest]) => remoteCommand(
+                        renderSurveyScript({ etcdVersion: config.etcdVersion, members: ps, certificates: releaseDir(digest), dataDir: config.dataDir }),
+                        onFirst("membership survey"))),
+                }, { parent: this, dependsOn: [member.configured] });
+                survey = { step, mode: step.stdout.apply((out) => out.trim().split("\n").pop() as ClusterMode) };
+            }
+            member.apply(survey);
+            members.push(member);
         }
 
         this.memberNames = machines.map((m) => m.name);
         this.clientEndpoints = plans.apply((ps) => ps.map((p) => p.clientUrl));
         this.peerUrls = plans.apply((ps) => ps.map((p) => p.peerUrl));
-        const digests = pulumi.all(members.map((m) => m.configurationDigest));
         this.clients = Object.fromEntries(config.clientCertificates.map((client) => [client.name, this.issueClient(name, client, ca, config, stack, rotation)]));
         const passwords = Object.values(this.clients).filter((c) => c.password).map((c) => c.password!.apply((p) => `${c.user} ${p}\n`));
         const plan = authPlan(this.memberNames, config.clientCertificates);
-        // The gate and the users' setup speak to the whole cluster through every member's endpoint with the local
-        // member's credentials, so any healthy member can run them: the first by default, another when that one's
-        // host is down.
+        // Reconcile, users and gate speak to the whole cluster through every member's endpoint with one member's
+        // credentials, so any healthy member can run them: the first by default, another when that one's host is down.
         const gateHost = machines.find((m) => m.name === config.healthGateMember) ?? machines[0];
+        const gateCertificates = members.find((m) => m.memberName === gateHost.name)!.configurationDigest.apply(releaseDir);
+        const onGateHost = (label: string) => ({ user: gateHost.user, label: `${label} (${name})` });
+        const reconcile = new command.remote.Command(`${name}-membership`, {
+            connection: gateHost.connection,
+            create: pulumi.all([plans, gateCertificates]).apply(([ps, certificates]) => remoteCommand(
+                renderReconcileScript({ etcdVersion: config.etcdVersion, members: ps, certificates, timeoutSeconds: APPLY_TIMEOUT_SECONDS }),
+                onGateHost("membership reconcile"))),
+        }, { parent: this, dependsOn: members.map((m) => m.applied) });
+        // A restore replaces the data of whatever cluster the members run; users and roles are set up on the result.
+        const restored = config.restore && restoreSteps(name, {
+            config, restore: config.restore, machines, plans, token, gateHost, after: [reconcile], timeoutSeconds: GATE_TIMEOUT_SECONDS,
+        }, this);
         const auth = new command.remote.Command(`${name}-auth`, {
             connection: gateHost.connection,
-            create: this.clientEndpoints.apply((endpoints) => remoteCommand(renderAuthScript({ etcdVersion: config.etcdVersion, endpoints, plan }),
-                { user: gateHost.user, label: `users, roles and authentication (${name})` })),
+            create: pulumi.all([plans, gateCertificates]).apply(([ps, certificates]) => remoteCommand(
+                renderAuthScript({ etcdVersion: config.etcdVersion, members: ps, certificates, plan }),
+                onGateHost("users, roles and authentication"))),
             stdin: pulumi.secret(pulumi.all(passwords).apply((lines) => lines.join(""))),
-        }, { parent: this, dependsOn: members.map((m) => m.applied) });
+        }, { parent: this, dependsOn: restored ? [restored] : [reconcile] });
+        const digests = pulumi.all(members.map((m) => m.configurationDigest));
         this.health = new command.remote.Command(`${name}-health`, {
             connection: gateHost.connection,
-            create: pulumi.all([this.clientEndpoints, this.peerUrls, digests]).apply(([endpoints, peerUrls, ds]) => remoteCommand(
+            create: pulumi.all([plans, digests, gateCertificates]).apply(([ps, ds, certificates]) => remoteCommand(
                 `# Members' configurations: ${members.map((m, i) => `${m.memberName}=${ds[i]}`).join(" ")}\n` +
-                renderGateScript({ etcdVersion: config.etcdVersion, endpoints, peerUrls, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
-                { user: gateHost.user, label: `cluster health gate (${name})` })),
+                renderGateScript({ etcdVersion: config.etcdVersion, members: ps, certificates, timeoutSeconds: GATE_TIMEOUT_SECONDS, expiryMarginDays: config.certExpiryMarginDays }),
+                onGateHost("cluster health gate"))),
         }, { parent: this, dependsOn: [auth] });
+
+        if (args.backup) {
+            const { settings, store } = args.backup;
+            const steps = memberBackups({ settings, store, stack, token, etcdVersion: config.etcdVersion, machines, plans, after: [this.health] }, this);
+            this.backup = pulumi.all([store.description, ...steps.map((s) => s.id)]).apply(([description]) => ({
+                schedule: settings.schedule.text,
+                retention: settings.retention,
+                store: description,
+                maxAgeSeconds: maxBackupAgeSeconds(settings.schedule),
+                lastSuccessFile: BACKUP.lastSuccess,
+                metricsFile: BACKUP_METRICS,
+                statusCommand: `cat ${BACKUP.lastSuccess}; systemctl list-timers --no-pager ${BACKUP.timerUnit}; systemctl status --no-pager ${BACKUP.serviceUnit}`,
+            }));
+        }
 
         this.preflight = pulumi.all(members.map((m) => m.preflight)).apply((figures) => Object.fromEntries(members.map((m, i) => [m.memberName, {
             ...figures[i],

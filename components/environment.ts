@@ -1,6 +1,6 @@
 import { ClusterConfig } from "./config";
 import { PKI, walPath } from "./layout";
-import { CLIENT_PORT, METRICS_URL, MemberPlan, initialCluster, urlHost } from "./plan";
+import { CLIENT_PORT, METRICS_URL, MemberPlan, urlHost } from "./plan";
 import { corruptionCheckEnvironment } from "./versions";
 
 /**
@@ -54,15 +54,6 @@ export function memberEnvironment(member: MemberPlan, config: ClusterConfig): Re
         ETCD_LOG_OUTPUTS: "stderr",
         ...corruptionCheckEnvironment(config.etcdVersion),
         ...(config.enableV2 ? { ETCD_ENABLE_V2: "true" } : {}),
-    };
-}
-
-/** Read by etcd only when its data dir is empty. */
-export function bootstrapEnvironment(members: MemberPlan[], token: string): Record<string, string> {
-    return {
-        ETCD_INITIAL_CLUSTER: initialCluster(members),
-        ETCD_INITIAL_CLUSTER_STATE: "new",
-        ETCD_INITIAL_CLUSTER_TOKEN: token,
     };
 }
 

@@ -23,10 +23,11 @@ function guardStep(machine: Machine, name: string, label: string, script: pulumi
     }, opts);
 }
 
-export function preflightSteps(machines: Machine[], config: ClusterConfig, stack: string, parent: pulumi.Resource): command.remote.Command[] {
-    return machines.map((m) => guardStep(m, `${m.name}-preflight`, "preflight of", renderPreflightScript({
+/** After the machine's disks are mounted (`disks`, per machine), so that data on a kept disk counts as data. */
+export function preflightSteps(machines: Machine[], config: ClusterConfig, stack: string, disks: (pulumi.Resource | undefined)[], parent: pulumi.Resource): command.remote.Command[] {
+    return machines.map((m, i) => guardStep(m, `${m.name}-preflight`, "preflight of", renderPreflightScript({
         memberName: m.name, dataDir: config.dataDir, walDir: config.walDir, etcdVersion: config.etcdVersion, recipe: caRecipe(config, stack),
-    }), { parent, dependsOn: m.dependsOn }));
+    }), { parent, dependsOn: [...(m.dependsOn ?? []), ...(disks[i] ? [disks[i]!] : [])] }));
 }
 
 /** After every up-front preflight (and, on a machine created later, its own). */

@@ -4,22 +4,22 @@ import { ClusterConfig } from "./config";
 import { sha256 } from "./digest";
 import { DEFRAG, renderDefragScript, renderDefragService, renderDefragTimer } from "./defrag";
 import { memberCertificateSpecs } from "./certificates";
-import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "./environment";
+import { renderCertificateMetrics } from "./certificateMetrics";
+import { CERTIFICATE_METRICS } from "./backup/layout";
+import { NOSPACE_RECOVER, renderNospaceRecoverScript } from "./nospace";
+import { memberEnvironment, renderEnvironmentFile } from "./environment";
 import { encodeBundle, HostFile } from "./fileBundle";
-import { BOOTSTRAP_ENV_FILE, ENV_FILE, PKI, UNIT_FILE } from "./layout";
+import { CURRENT_LINK, RELEASE_FILES, binary, releaseDir } from "./layout";
 import { Machine } from "./targets/machine";
 import { MemberPlan } from "./plan";
 import { EtcdCa } from "./pki";
-import { renderApplyScript } from "./scripts/apply";
+import { ClusterMode, renderApplyScript } from "./scripts/apply";
 import { renderConfigureScript } from "./scripts/configure";
-import { DiskSpec, renderPrepareDisksScript } from "./scripts/disks";
 import { parsePreflightFigures, PreflightFigures, renderMachineChecksScript, requiredDataBytes } from "./scripts/preflight";
 import { InstallSource, renderInstallScript, uploadedArchivePath } from "./scripts/install";
-import { remoteCommand } from "./scripts/remote";
+import { renderRetireScript } from "./scripts/membership";
+import { remoteCommand, shq } from "./scripts/remote";
 import { renderUnit } from "./unit";
-
-/** Files etcd never reads: changing them must not restart the member (they stay out of its configuration digest). */
-const NOT_RESTARTING = new Set<string>([BOOTSTRAP_ENV_FILE, DEFRAG.script, DEFRAG.service, DEFRAG.timer]);
 
 export interface EtcdMemberArgs {
     machine: Machine;
@@ -40,15 +40,20 @@ export interface EtcdMemberArgs {
     applyTimeoutSeconds: number;
 }
 
+/** The membership survey's verdict (see scripts/membership.ts), and the step that made it. */
+export interface Survey { mode: pulumi.Output<ClusterMode>; step: pulumi.Resource }
+
 /**
  * One etcd member on one machine: certificates, then four convergent remote steps: upload (offline installs only),
  * install, configure, apply. Every step carries the machine's identity, so a replaced machine is set up again.
  */
 export class EtcdMember extends pulumi.ComponentResource {
     readonly memberName: string;
-    /** The step the next member waits for. */
-    readonly applied: command.remote.Command;
-    /** Changes whenever a file that needs a restart changes. */
+    /** The step that stages this member's configuration. */
+    readonly configured: command.remote.Command;
+    /** The step the next member waits for; made by `apply`. */
+    applied!: command.remote.Command;
+    /** Names the staged configuration: changes whenever anything etcd runs with changes. */
     readonly configurationDigest: pulumi.Output<string>;
     /** What the preflight checks measured on this member's machine. */
     readonly preflight: pulumi.Output<PreflightFigures | undefined>;
@@ -82,20 +87,8 @@ export class EtcdMember extends pulumi.ComponentResource {
             triggers,
         }, { parent: this, dependsOn: uploads });
 
-        // Disks and preflight checks are per machine and run on every member at once; only configure and apply
-        // are chained member after member.
-        const devices = [machine.dataDevice, machine.walDevice];
-        const disks = devices.some((d) => d !== undefined) ? new command.remote.Command(`${name}-disks`, {
-            connection,
-            create: step("prepare disks of", pulumi.all(devices).apply(([data, wal]) => renderPrepareDisksScript({
-                memberName: name,
-                disks: [
-                    ...(data ? [{ role: "data", device: data, mountPoint: config.dataDir } satisfies DiskSpec] : []),
-                    ...(wal ? [{ role: "wal", device: wal, mountPoint: config.walDir } satisfies DiskSpec] : []),
-                ],
-            }))),
-            triggers,
-        }, { parent: this, dependsOn: machine.dependsOn }) : undefined;
+        // Preflight checks are per machine and run on every member at once (after its disks and guards: see
+        // disks.ts); only configure and apply are chained member after member.
         const preflight = new command.remote.Command(`${name}-checks`, {
             connection,
             create: step("preflight checks on", renderMachineChecksScript({
@@ -103,59 +96,88 @@ export class EtcdMember extends pulumi.ComponentResource {
                 requiredDataBytes: requiredDataBytes(config.quotaBackendBytes),
             })),
             triggers,
-        }, { parent: this, dependsOn: disks ? [disks] : machine.dependsOn });
+        }, { parent: this, dependsOn: machine.dependsOn });
         this.preflight = preflight.stdout.apply(parsePreflightFigures);
 
         const mountPoints = [...(machine.dataDevice !== undefined ? [config.dataDir] : []), ...(machine.walDevice !== undefined ? [config.walDir] : [])];
-        const unit = renderUnit({ memberName: name, etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs, mountPoints });
-        const inlineFiles = pulumi.all([plan, args.token]).apply(([p, token]): HostFile[] => [
-            { path: ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`) },
-            { path: BOOTSTRAP_ENV_FILE, mode: "640", owner: "root:etcd", content: renderEnvironmentFile(bootstrapEnvironment(p.all, token), "read by etcd only when its data dir is empty") },
-            { path: UNIT_FILE, mode: "644", owner: "root:root", content: unit },
+        const unit = renderUnit({ memberName: name, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: args.gomaxprocs, mountPoints });
+        const envFile = plan.apply((p) => renderEnvironmentFile(memberEnvironment(p.member, config), `etcd member ${name}`));
+        const certs = pulumi.all([args.ca.certPem, server.certPem, peer.certPem, args.peerCa.certPem]).apply(([ca, serverCert, peerCert, peerCa]) =>
+            ({ ca, serverCert, peerCert, peerTrust: config.peerCaMigration === "none" ? peerCa : `${peerCa}${ca}` }));
+        // Keys are covered by the certificate they belong to: a new key always comes with a new certificate.
+        this.configurationDigest = pulumi.all([envFile, certs]).apply(([env, c]) =>
+            sha256([config.etcdVersion, unit, env, c.ca, c.serverCert, c.peerCert, c.peerTrust].join("\n")).slice(0, 16));
+        const release = this.configurationDigest.apply(releaseDir);
+        // The defragmentation timer is not read by etcd: it lives outside the staged configuration and its digest.
+        const inlineFiles = pulumi.all([release, envFile, plan]).apply(([dir, env, p]): HostFile[] => [
+            { path: `${dir}/${RELEASE_FILES.env}`, mode: "640", owner: "root:etcd", content: env },
+            { path: `${dir}/${RELEASE_FILES.unit}`, mode: "644", owner: "root:root", content: unit },
             { path: DEFRAG.script, mode: "755", owner: "root:root", content: renderDefragScript({
                 etcdVersion: config.etcdVersion, ownEndpoint: p.member.clientUrl, endpoints: p.all.map((m) => m.clientUrl),
             }) },
             { path: DEFRAG.service, mode: "644", owner: "root:root", content: renderDefragService(name) },
             { path: DEFRAG.timer, mode: "644", owner: "root:root", content: renderDefragTimer(name, p.all.findIndex((m) => m.name === name)) },
+            { path: NOSPACE_RECOVER, mode: "755", owner: "root:root", content: renderNospaceRecoverScript({
+                etcdctl: binary(config.etcdVersion, "etcdctl"), endpoints: p.all.map((m) => m.clientUrl), quotaBackendBytes: config.quotaBackendBytes,
+            }) },
         ]);
-        const certFiles = pulumi.all([args.ca.certPem, server.certPem, peer.certPem, args.peerCa.certPem]).apply(([ca, serverCert, peerCert, peerCa]): HostFile[] => [
-            { path: PKI.ca, mode: "644", owner: "root:root", content: ca },
-            { path: PKI.peerCa, mode: "644", owner: "root:root", content: config.peerCaMigration === "none" ? peerCa : `${peerCa}${ca}` },
-            { path: PKI.serverCert, mode: "644", owner: "root:root", content: serverCert },
-            { path: PKI.peerCert, mode: "644", owner: "root:root", content: peerCert },
+        const certFiles = pulumi.all([release, certs]).apply(([dir, c]): HostFile[] => [
+            { path: `${dir}/${RELEASE_FILES.ca}`, mode: "644", owner: "root:root", content: c.ca },
+            { path: `${dir}/${RELEASE_FILES.peerCa}`, mode: "644", owner: "root:root", content: c.peerTrust },
+            { path: `${dir}/${RELEASE_FILES.serverCert}`, mode: "644", owner: "root:root", content: c.serverCert },
+            { path: `${dir}/${RELEASE_FILES.peerCert}`, mode: "644", owner: "root:root", content: c.peerCert },
         ]);
         const keys = [
-            { path: PKI.serverKey, mode: "600", owner: "etcd:etcd", certificate: PKI.serverCert, pem: server.keyPem },
-            { path: PKI.peerKey, mode: "600", owner: "etcd:etcd", certificate: PKI.peerCert, pem: peer.keyPem },
-        ];
-        const stdin = pulumi.secret(pulumi.all([certFiles, pulumi.all(keys.map((k) => k.pem))]).apply(([certs, pems]) => encodeBundle([
-            ...certs,
-            ...keys.map((k, i) => ({ path: k.path, mode: k.mode, owner: k.owner, content: pems[i] })),
+            { file: RELEASE_FILES.serverKey, certificate: RELEASE_FILES.serverCert, pem: server.keyPem },
+            { file: RELEASE_FILES.peerKey, certificate: RELEASE_FILES.peerCert, pem: peer.keyPem },
+        ].map((k) => ({ ...k, path: release.apply((dir) => `${dir}/${k.file}`), mode: "600", owner: "etcd:etcd" }));
+        const certificateMetrics = pulumi.all([args.ca.notAfter, args.peerCa.notAfter, server.notAfter, peer.notAfter]).apply(([ca, peerCa, serverEnd, peerEnd]): HostFile => ({
+            path: CERTIFICATE_METRICS, mode: "644", owner: "root:root",
+            content: renderCertificateMetrics(name, { ca, "peer-ca": peerCa, server: serverEnd, peer: peerEnd }),
+        }));
+        const stdin = pulumi.secret(pulumi.all([certFiles, pulumi.all(keys.map((k) => k.path)), pulumi.all(keys.map((k) => k.pem))]).apply(([certFiles, paths, pems]) => encodeBundle([
+            ...certFiles,
+            ...keys.map((k, i) => ({ path: paths[i], mode: k.mode, owner: k.owner, content: pems[i] })),
         ])));
-        // Keys are described by the certificate they belong to: a new key always comes with a new certificate.
-        const stdinManifest = certFiles.apply((certs) => [
-            ...certs.map((c) => ({ path: c.path, mode: c.mode, owner: c.owner, fingerprint: `sha256 ${sha256(c.content).slice(0, 16)}` })),
-            ...keys.map((k) => ({ path: k.path, mode: k.mode, owner: k.owner, fingerprint: `key of ${k.certificate}` })),
+        const stdinManifest = pulumi.all([certFiles, pulumi.all(keys.map((k) => k.path))]).apply(([certFiles, paths]) => [
+            ...certFiles.map((c) => ({ path: c.path, mode: c.mode, owner: c.owner, fingerprint: `sha256 ${sha256(c.content).slice(0, 16)}` })),
+            ...keys.map((k, i) => ({ path: paths[i], mode: k.mode, owner: k.owner, fingerprint: `key of ${k.certificate}` })),
         ]);
-        const configure = new command.remote.Command(`${name}-configure`, {
+        this.configured = new command.remote.Command(`${name}-configure`, {
             connection,
-            create: step("configure", pulumi.all([inlineFiles, stdinManifest]).apply(([files, manifest]) => renderConfigureScript({
-                memberName: name, dataDir: config.dataDir, walDir: config.walDir, inlineFiles: files, stdinFiles: manifest,
+            create: step("configure", pulumi.all([inlineFiles, certificateMetrics, stdinManifest, this.configurationDigest]).apply(([files, metrics, manifest, digest]) => renderConfigureScript({
+                memberName: name, dataDir: config.dataDir, walDir: config.walDir, digest, etcdBinary: binary(config.etcdVersion, "etcd"),
+                inlineFiles: [...files, metrics], stdinFiles: manifest,
             }))),
             stdin,
             triggers,
         }, { parent: this, dependsOn: [install, preflight, ...(args.after ? [args.after.applied] : [])] });
 
-        this.configurationDigest = pulumi.all([inlineFiles, certFiles]).apply(([files, certs]) =>
-            sha256([...files.filter((f) => !NOT_RESTARTING.has(f.path)), ...certs].map((f) => `${f.path}\n${f.content}`).join("\n")).slice(0, 16));
-        this.applied = new command.remote.Command(`${name}-apply`, {
+        this.applyStep = (survey) => new command.remote.Command(`${name}-apply`, {
             connection,
-            create: step("apply", pulumi.all([plan, this.configurationDigest]).apply(([p, digest]) => renderApplyScript({
-                memberName: name, clientUrl: p.member.clientUrl, dataDir: config.dataDir, configurationDigest: digest,
-                etcdVersion: config.etcdVersion, endpoints: p.all.map((m) => m.clientUrl), timeoutSeconds: args.applyTimeoutSeconds,
+            create: step("apply", pulumi.all([plan, this.configurationDigest, args.token, survey.mode]).apply(([p, digest, token, mode]) => renderApplyScript({
+                member: p.member, members: p.all, etcdVersion: config.etcdVersion, dataDir: config.dataDir,
+                digest, token, mode, timeoutSeconds: args.applyTimeoutSeconds,
             }))),
             triggers,
-        }, { parent: this, dependsOn: [configure] });
+        }, { parent: this, dependsOn: [this.configured, survey.step] });
+        // No triggers: a rebuilt or replaced machine under this name updates the step, and only a host that leaves
+        // the configuration has it deleted (see renderRetireScript).
+        new command.remote.Command(`${name}-retire`, {
+            connection,
+            create: step("retire step of", `echo ${shq(`${name}: should this host leave the configuration, etcd is stopped here and its data moved aside`)}`),
+            delete: step("retire", plan.apply((p) => renderRetireScript({
+                etcdVersion: config.etcdVersion, members: p.all, member: p.member, certificates: CURRENT_LINK, dataDir: config.dataDir, walDir: config.walDir,
+            }))),
+        }, { parent: this, dependsOn: [this.configured] });
         this.registerOutputs({ configurationDigest: this.configurationDigest });
+    }
+
+    private readonly applyStep: (survey: Survey) => command.remote.Command;
+
+    /** Adds the apply step, which must wait for the membership survey (which itself needs the first member configured). */
+    apply(survey: Survey): command.remote.Command {
+        this.applied = this.applyStep(survey);
+        return this.applied;
     }
 }

@@ -7,6 +7,8 @@ export interface CertificatePair {
     certPem: pulumi.Output<string>;
     /** Secret. */
     keyPem: pulumi.Output<string>;
+    /** When the certificate expires (RFC 3339), for the expiry metric. */
+    notAfter: pulumi.Output<string>;
 }
 
 export interface CaArgs {
@@ -30,6 +32,7 @@ export function caCommonName(stack: string, purpose: string): string {
 export class EtcdCa extends pulumi.ComponentResource {
     readonly certPem: pulumi.Output<string>;
     readonly keyPem: pulumi.Output<string>;
+    readonly notAfter: pulumi.Output<string>;
     /** SHA-256 fingerprint of the CA's public key: stable for the CA's life, unique to this cluster. */
     readonly publicKeyFingerprint: pulumi.Output<string>;
     private readonly keyAlgorithm: KeyAlgorithm;
@@ -52,6 +55,7 @@ export class EtcdCa extends pulumi.ComponentResource {
         }, { parent: this, protect: true });
         this.certPem = cert.certPem;
         this.keyPem = pulumi.secret(key.privateKeyPem);
+        this.notAfter = cert.validityEndTime;
         this.publicKeyFingerprint = key.publicKeyFingerprintSha256;
         this.registerOutputs({ certPem: this.certPem });
     }
@@ -76,6 +80,6 @@ export class EtcdCa extends pulumi.ComponentResource {
             validityPeriodHours: validityDays * 24,
             allowedUses: s.allowedUses,
         }, { parent });
-        return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
+        return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem), notAfter: cert.validityEndTime };
     }
 }

@@ -1,8 +1,7 @@
-import { BOOTSTRAP_ENV_FILE, ENV_FILE, binary } from "./layout";
+import { BOOTSTRAP_ENV_FILE, CURRENT_LINK, RELEASE_FILES } from "./layout";
 
 export interface UnitOptions {
     memberName: string;
-    etcdVersion: string;
     dataDir: string;
     walDir: string;
     gomaxprocs: number;
@@ -13,12 +12,13 @@ export interface UnitOptions {
 /**
  * The systemd unit. Type=notify: systemd sees etcd ready only once it has joined a quorum. Sandboxing is what etcd
  * tolerates from `systemd-analyze security`'s list (it writes only its data and WAL dirs, needs no privilege, no
- * other process and no kernel interface); network access stays, as clients and peers come from anywhere.
- * Best-effort I/O class at the highest priority, as etcd's tuning guide advises, so other disk users cannot starve
- * the WAL; the OOM killer takes anything else first. Ordered after time sync: lease expiry and TLS validity read the
- * clock. A disk's mount point is also asserted: RequiresMountsFor= pulls in only mount units systemd knows from
- * fstab, which a container's systemd ignores for devices, and etcd started on the empty directory under a missing
- * disk would begin a new, empty member.
+ * other process and no kernel interface); network access stays, as clients and peers come from anywhere. Binary and
+ * environment are read through the `current` link, so the unit names no version and an unplanned restart runs what
+ * the gate last switched to. Best-effort I/O class at the highest priority, as etcd's tuning guide advises, so other
+ * disk users cannot starve the WAL; the OOM killer takes anything else first. Ordered after time sync: lease expiry
+ * and TLS validity read the clock. A disk's mount point is also asserted: RequiresMountsFor= pulls in only mount
+ * units systemd knows from fstab, which a container's systemd ignores for devices, and etcd started on the empty
+ * directory under a missing disk would begin a new, empty member.
  */
 export function renderUnit(o: UnitOptions): string {
     return `# Managed by etcd-cluster (Pulumi); local edits are overwritten.
@@ -34,10 +34,10 @@ ${(o.mountPoints ?? []).map((m) => `AssertPathIsMountPoint=${m}
 Type=notify
 User=etcd
 Group=etcd
-EnvironmentFile=${ENV_FILE}
-EnvironmentFile=${BOOTSTRAP_ENV_FILE}
+EnvironmentFile=${CURRENT_LINK}/${RELEASE_FILES.env}
+EnvironmentFile=-${BOOTSTRAP_ENV_FILE}
 Environment=GOMAXPROCS=${o.gomaxprocs}
-ExecStart=${binary(o.etcdVersion, "etcd")} --data-dir=${o.dataDir}
+ExecStart=${CURRENT_LINK}/${RELEASE_FILES.etcd} --data-dir=${o.dataDir}
 Restart=on-failure
 RestartSec=5s
 TimeoutStartSec=300

@@ -82,11 +82,11 @@ test("peer certificates come from a CA of their own, which is all the peer port 
     for (const member of ["etcd-1", "etcd-2", "etcd-3"]) {
         const configure = named(run, `${member}-configure`);
         const create = String(configure.inputs.create);
-        assert.match(create, /^ETCD_PEER_TRUSTED_CA_FILE=\/etc\/etcd\/pki\/peer-ca\.crt$/m);
-        assert.match(create, /^ETCD_TRUSTED_CA_FILE=\/etc\/etcd\/pki\/ca\.crt$/m);
-        const files = new Map(String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" ")).map(([p, , , data]) => [p, Buffer.from(data, "base64").toString()]));
-        assert.equal(files.get("/etc/etcd/pki/peer-ca.crt"), pem("etcd-peer-ca-cert"));
-        assert.equal(files.get("/etc/etcd/pki/ca.crt"), pem("etcd-ca-cert"));
+        assert.match(create, /^ETCD_PEER_TRUSTED_CA_FILE=\/etc\/etcd\/current\/pki\/peer-ca\.crt$/m);
+        assert.match(create, /^ETCD_TRUSTED_CA_FILE=\/etc\/etcd\/current\/pki\/ca\.crt$/m);
+        const files = new Map(String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" ")).map(([p, , , data]) => [p.replace(/^\/etc\/etcd\/releases\/[0-9a-f]{16}\//, ""), Buffer.from(data, "base64").toString()]));
+        assert.equal(files.get("pki/peer-ca.crt"), pem("etcd-peer-ca-cert"));
+        assert.equal(files.get("pki/ca.crt"), pem("etcd-ca-cert"));
     }
 });
 
@@ -142,7 +142,7 @@ test("peerCaMigration: trust-both keeps cluster-CA peer certificates and trusts 
         const r = runProgram(hostsConfig(3, { peerCaMigration: step }));
         assert.equal(named(r, "etcd-2-peer-cert").inputs.caCertPem, pem(issuer), step);
         const stdin = String(named(r, "etcd-2-configure").inputs.stdin).trim().split("\n").map((l) => l.split(" "));
-        assert.equal(Buffer.from(stdin.find(([p]) => p === "/etc/etcd/pki/peer-ca.crt")![3], "base64").toString(), trust, step);
+        assert.equal(Buffer.from(stdin.find(([p]) => p.endsWith("/pki/peer-ca.crt"))![3], "base64").toString(), trust, step);
     }
     const { errors } = validateConfig({ hosts, peerCaMigration: "later" }, { sshKeySet: true });
     assert.match(errors.join("\n"), /^etcd-cluster:peerCaMigration: "later" is not allowed; allowed: none, trust-both, new-certificates/m);

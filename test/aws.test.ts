@@ -10,7 +10,7 @@ import { attachmentOptions, ebsDevicePath, volumeOptions } from "../components/t
 import { instanceOptions } from "../components/targets/aws/instance";
 import { securityGroupRules } from "../components/targets/aws/network";
 import { spreadAcrossZones } from "../components/targets/cloud/zones";
-import { AWS_SUBNETS, awsConfig, awsSettings, byType, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
+import { assertOneError, AWS_SUBNETS, awsConfig, awsSettings, byType, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
 
 const tiers = loadTiers();
 const small = runProgram(awsConfig(3));
@@ -25,14 +25,8 @@ function validate(aws: Record<string, unknown>, extra: RawConfig = {}, sshKeySet
     return validateConfig({ target: "aws", aws: awsSettings(aws), ...extra }, { sshKeySet });
 }
 
-/** The one error about `aws.<field>`; it shows the value and what is allowed. */
 function errorFor(aws: Record<string, unknown>, key: string, value: string, allowed: RegExp, extra: RawConfig = {}): void {
-    const { errors, target } = validate(aws, extra);
-    assert.equal(target, undefined, "bad input must not produce a target");
-    const mine = errors.filter((e) => e.startsWith(`etcd-cluster:${key}:`));
-    assert.equal(mine.length, 1, `expected one error for ${key}, got: ${errors.join(" | ")}`);
-    assert.ok(mine[0].includes(value), `error should show ${value}: ${mine[0]}`);
-    assert.match(mine[0], allowed);
+    assertOneError(validate(aws, extra), key, value, allowed);
 }
 
 test("an AWS stack registers without error and makes no invoke (every lookup would have to be mocked)", () => {
@@ -147,7 +141,7 @@ test("SSH: a program-made host key installed by user data and verified from the 
         assert.equal(instance.inputs.keyName, "etcd-dev-login-key");
         assert.ok(instance.secretInputs.includes("userData"), "user data holds the host's private key");
         const userData = String(instance.inputs.userData);
-        assert.match(userData, /^#cloud-config\nssh_deletekeys: true\nssh_genkeytypes: \[\]\nssh_keys:\n  ed25519_private: \|\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    FAKE KEY etcd-\d-host-key\n/);
+        assert.match(userData, /^#cloud-config\nssh_deletekeys: true\nssh_keys:\n  ed25519_private: \|\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    FAKE KEY etcd-\d-host-key\n/);
         assert.ok(userData.endsWith(`  ed25519_public: ssh-ed25519 FAKEPUBLICetcd${i}hostkey\n`));
         for (const step of ["install", "configure", "apply"]) {
             const c = named(small, `etcd-${i}-${step}`).inputs.connection as Record<string, unknown>;

@@ -58,7 +58,7 @@ test("no client certificate is accepted on a peer port, while members peer with 
     try {
         const [first, second] = info.members;
         // Certificates are public; the key is copied only to make the positive case below (root-only directory).
-        for (const file of ["peer-ca.crt", "peer.crt", "peer.key"]) fs.writeFileSync(path.join(tmp, file), ssh(info, second.address, `cat /etc/etcd/pki/${file}`) + "\n", { mode: 0o600 });
+        for (const file of ["peer-ca.crt", "peer.crt", "peer.key"]) fs.writeFileSync(path.join(tmp, file), ssh(info, second.address, `cat /etc/etcd/current/pki/${file}`) + "\n", { mode: 0o600 });
         const peerCa = path.join(tmp, "peer-ca.crt");
         const members = (cert: { cert: string; key: string }, netns: string) =>
             curl(netns, ["--http1.1", "--cacert", peerCa, "--cert", cert.cert, "--key", cert.key, `https://${first.address}:2380/members`]);
@@ -192,8 +192,8 @@ test("authentication is turned on for a running cluster without losing a write",
 test("an existing cluster moves its peers to their own CA in rolling steps (peerCaMigration) without losing a write", { skip }, async () => {
     // Shared-CA peers cannot be made here (this version never issues them), so the steps are walked back to
     // `trust-both` (peer certificates from the cluster CA, as before peers had a CA) and then forward to the end.
-    const peerIssuer = (m: { address: string }) => ssh(info, m.address, "openssl x509 -in /etc/etcd/pki/peer.crt -noout -issuer");
-    const trusted = (m: { address: string }) => Number(ssh(info, m.address, "grep -c 'BEGIN CERTIFICATE' /etc/etcd/pki/peer-ca.crt"));
+    const peerIssuer = (m: { address: string }) => ssh(info, m.address, "openssl x509 -in /etc/etcd/current/pki/peer.crt -noout -issuer");
+    const trusted = (m: { address: string }) => Number(ssh(info, m.address, "grep -c 'BEGIN CERTIFICATE' /etc/etcd/current/pki/peer-ca.crt"));
     const writer = startWriter(info, "/e2e/peer-ca/");
     try {
         for (const [step, issuer, cas] of [["new-certificates", /peer CA/, 2], ["trust-both", /lab CA/, 2], ["new-certificates", /peer CA/, 2], ["none", /peer CA/, 1]] as const) {

@@ -147,7 +147,7 @@ test("a host rebuilt with its old disks comes back as the same member with its d
     const checkedBefore = preflightOf("etcd-2").checkedAt;
 
     await labRebuild("etcd-2", { keepPaths: [], dir: DIR, log });
-    assert.notEqual(ssh(address("etcd-2"), "test -e /etc/etcd/etcd.env; echo $?"), "0", "a fresh root filesystem");
+    assert.notEqual(ssh(address("etcd-2"), "test -e /etc/etcd/current; echo $?"), "0", "a fresh root filesystem");
     // The rebuilt host has a new SSH host key: its machine identity changes, so every step of etcd-2 runs again.
     lab = await labUp({ count: 3, dir: DIR, log, disks: true });
     outputs = (await deploy(lab, { dir: DIR })).outputs;

@@ -37,7 +37,8 @@ function serverVersions(): string[] {
 function hostsState(): string[] {
     return info.members.map((m) => ssh(info, m.address, [
         "systemctl show -p MainPID --value etcd.service",
-        "sha256sum /etc/systemd/system/etcd.service /etc/etcd/*.env /etc/etcd/pki/* /var/lib/etcd-cluster/*",
+        "sha256sum /etc/systemd/system/etcd.service /etc/etcd/current/etcd.env /etc/etcd/current/pki/* /var/lib/etcd-cluster/*",
+        "ls /etc/etcd/releases",
         "ls /opt/etcd /var/tmp",
         "ls -d /var/lib/etcd*",
     ].join("; ")));

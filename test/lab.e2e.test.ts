@@ -99,14 +99,14 @@ test("every host runs etcd as etcd, with private directories and keys, enabled, 
         const pid = ssh(m.address, "systemctl show -p MainPID --value etcd.service");
         assert.equal(ssh(m.address, `ps -o user= -p ${pid}`), "etcd");
         assert.equal(ssh(m.address, "stat -c '%a %U:%G' /var/lib/etcd /var/lib/etcd-wal"), "700 etcd:etcd\n700 etcd:etcd");
-        assert.equal(ssh(m.address, "stat -c '%a' /etc/etcd/pki/server.key /etc/etcd/pki/peer.key"), "600\n600");
+        assert.equal(ssh(m.address, "stat -c '%a' /etc/etcd/current/pki/server.key /etc/etcd/current/pki/peer.key"), "600\n600");
         assert.equal(ssh(m.address, "systemctl is-enabled etcd.service; systemctl is-active etcd.service"), "enabled\nactive");
         const cmdline = ssh(m.address, `tr '\\0' ' ' < /proc/${pid}/cmdline`);
         assert.match(cmdline, /--data-dir=\/var\/lib\/etcd\b/);
         const env = new Map(ssh(m.address, `tr '\\0' '\\n' < /proc/${pid}/environ`).split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)]));
         for (const [k, v] of [["ETCD_CLIENT_CERT_AUTH", "true"], ["ETCD_PEER_CLIENT_CERT_AUTH", "true"], ["ETCD_AUTO_TLS", "false"], ["ETCD_PEER_AUTO_TLS", "false"],
-            ["ETCD_CERT_FILE", "/etc/etcd/pki/server.crt"], ["ETCD_KEY_FILE", "/etc/etcd/pki/server.key"],
-            ["ETCD_PEER_CERT_FILE", "/etc/etcd/pki/peer.crt"], ["ETCD_PEER_KEY_FILE", "/etc/etcd/pki/peer.key"], ["ETCD_TRUSTED_CA_FILE", "/etc/etcd/pki/ca.crt"]]) {
+            ["ETCD_CERT_FILE", "/etc/etcd/current/pki/server.crt"], ["ETCD_KEY_FILE", "/etc/etcd/current/pki/server.key"],
+            ["ETCD_PEER_CERT_FILE", "/etc/etcd/current/pki/peer.crt"], ["ETCD_PEER_KEY_FILE", "/etc/etcd/current/pki/peer.key"], ["ETCD_TRUSTED_CA_FILE", "/etc/etcd/current/pki/ca.crt"]]) {
             assert.equal(env.get(k), v, `${m.name}: ${k}`);
         }
     }
@@ -151,7 +151,7 @@ test("a configuration change with a certificate rotation rolls out one member at
     assert.ok(acked.length > 20, `the writer kept writing (${acked.length})`);
     assert.deepEqual(missingWrites(info, "e2e/roll/", acked), [], "every acknowledged write is readable");
     for (const m of info.members) {
-        assert.equal(ssh(m.address, "grep ^ETCD_SNAPSHOT_COUNT= /etc/etcd/etcd.env"), "ETCD_SNAPSHOT_COUNT=5000");
+        assert.equal(ssh(m.address, "grep ^ETCD_SNAPSHOT_COUNT= /etc/etcd/current/etcd.env"), "ETCD_SNAPSHOT_COUNT=5000");
         for (const port of [2379, 2380]) {
             const served = spawnSync("sh", ["-c", `ip netns exec ${info.netns} openssl s_client -connect ${m.address}:${port} -CAfile ${info.ca} </dev/null 2>/dev/null | openssl x509 -noout -subject`], { encoding: "utf8" });
             assert.match(served.stdout, /OU ?= ?lab rotation 1/, `${m.name}:${port} serves the rotated certificate`);
@@ -180,7 +180,7 @@ test("a 5-member lab installs etcd from an https release mirror, refuses a tampe
         layOutMirror(mirrorDir, lab.etcdArchive, lab.etcdVersion);
         info = (await timed("deploy to healthy (5 members, from the mirror)", () => deploy(lab, { dir: DIR, extraConfig: download, log: () => undefined }))).info;
         // A change (new certificates) that would reach etcd-1 first, while another machine answers at its address.
-        const files = "sha256sum /etc/etcd/etcd.env /etc/etcd/pki/*";
+        const files = "find /etc/etcd -type f -exec sha256sum {} + | sort";
         const before = ssh(lab.hosts[0].address, files);
         const impostor = { ...lab, hosts: lab.hosts.map((h, i) => (i === 0 ? { ...h, hostKey: lab.hosts[1].hostKey } : h)) };
         await assert.rejects(deploy(impostor, { dir: DIR, extraConfig: { ...download, certRotation: "impostor" } }), /etcd-1[\s\S]*Host key verification failed/);

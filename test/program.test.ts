@@ -72,7 +72,7 @@ test("adding members re-issues no existing member's certificate; a rotation re-i
 
 test("no secret appears in any command string; keys travel on stdin, which is secret", () => {
     const commands = byType(three, "command:remote:Command");
-    assert.equal(commands.length, 3 * 6 + 2);
+    assert.equal(commands.length, 3 * 7 + 4);
     for (const c of commands) {
         for (const field of ["create", "update", "delete"]) {
             const text = String(c.inputs[field] ?? "");
@@ -93,7 +93,7 @@ test("every connection to a host verifies that host's own key", () => {
         const configure = named(three, `${name}-configure`);
         assert.ok(configure.secretInputs.includes("stdin"), `${name}-configure stdin must be secret`);
         const files = String(configure.inputs.stdin).trim().split("\n").map((l) => l.split(" "));
-        const keyLine = files.find(([p]) => p === "/etc/etcd/pki/server.key")!;
+        const keyLine = files.find(([p]) => /^\/etc\/etcd\/releases\/[0-9a-f]{16}\/pki\/server\.key$/.test(p))!;
         assert.deepEqual(keyLine.slice(1, 3), ["600", "etcd:etcd"]);
         assert.match(Buffer.from(keyLine[3], "base64").toString(), new RegExp(`FAKE KEY ${name}-server-key`));
     }
@@ -121,23 +121,35 @@ test("members apply one after another; installs and bootstrap starts do not wait
     const installs = ["etcd-1", "etcd-2", "etcd-3"].map((n) => step(`${n}-install`));
     const firstApplied = step("etcd-1-apply").finished;
     for (const i of installs) assert.ok(i.started < firstApplied, `${i.name} runs in parallel, before any member applies`);
-    const gate = step("etcd-health");
-    assert.ok(["etcd-1", "etcd-2", "etcd-3"].every((n) => gate.started > step(`${n}-apply`).finished), "the health gate runs after every member");
+    const survey = step("etcd-membership-survey");
+    assert.ok(survey.started > step("etcd-1-configure").finished && survey.finished < step("etcd-1-apply").started, "the survey runs before any member applies");
+    const reconcile = step("etcd-membership");
+    assert.ok(["etcd-1", "etcd-2", "etcd-3"].every((n) => reconcile.started > step(`${n}-apply`).finished), "members are removed only after every member applied");
+    assert.ok(step("etcd-health").started > reconcile.finished, "the health gate runs last");
     // At bootstrap each apply step starts etcd without blocking, so the chain costs nothing.
     const apply = String(step("etcd-2-apply").inputs.create);
-    const bootstrap = apply.slice(apply.indexOf('if [ "$state" != active ]'), apply.indexOf("configuration changed; checking the cluster"));
-    assert.match(bootstrap, /systemctl restart --no-block etcd\.service[\s\S]*exit 0/);
-    assert.doesNotMatch(bootstrap, /wait_for|cluster_problems/);
+    const bootstrap = apply.slice(apply.indexOf("  write_bootstrap new"), apply.indexOf("\n}\n", apply.indexOf("  write_bootstrap new")));
+    assert.match(bootstrap, /systemctl start --no-block etcd\.service[\s\S]*exit 0/);
+    assert.doesNotMatch(bootstrap, /wait_for|cluster_problems|run_etcd/);
+});
+
+test("a host leaving the configuration is retired by its retire step's delete, which a rebuilt machine (new identity) never triggers", () => {
+    const retire = named(three, "etcd-2-retire");
+    assert.equal(retire.inputs.triggers, undefined, "no replacement when the machine is rebuilt or replaced under the same name");
+    const script = String(retire.inputs.delete);
+    assert.match(script, /systemctl disable --now --quiet etcd\.service/);
+    assert.match(script, /mv -- "\$dir" "\$dir\.removed-\$stamp"/);
+    assert.doesNotMatch(script, /rm -rf/, "data is never deleted");
 });
 
 test("resource names are stable and say what they are", () => {
     const names = three.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.name).sort();
-    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-checks", "etcd-1-configure", "etcd-1-install", "etcd-1-preflight", "etcd-1-trust",
-        "etcd-2-apply", "etcd-2-checks", "etcd-2-configure", "etcd-2-install", "etcd-2-preflight", "etcd-2-trust",
-        "etcd-3-apply", "etcd-3-checks", "etcd-3-configure", "etcd-3-install", "etcd-3-preflight", "etcd-3-trust", "etcd-auth", "etcd-health"]);
+    assert.deepEqual(names, ["etcd-1-apply", "etcd-1-checks", "etcd-1-configure", "etcd-1-install", "etcd-1-preflight", "etcd-1-retire", "etcd-1-trust",
+        "etcd-2-apply", "etcd-2-checks", "etcd-2-configure", "etcd-2-install", "etcd-2-preflight", "etcd-2-retire", "etcd-2-trust",
+        "etcd-3-apply", "etcd-3-checks", "etcd-3-configure", "etcd-3-install", "etcd-3-preflight", "etcd-3-retire", "etcd-3-trust", "etcd-auth", "etcd-health", "etcd-membership", "etcd-membership-survey"]);
 });
 
-test("a host's data and WAL devices are prepared, then checked, before etcd is configured there; hosts without devices get no disk step", () => {
+test("a host's data and WAL devices are mounted before the guards judge it, then checked, before etcd is configured there; hosts without devices get no disk step", () => {
     const hosts = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `192.0.2.${10 + i}`, hostKey: testHostKey(i), ...(i < 3 ? { dataDevice: "/dev/disk/by-id/virtio-data", walDevice: "/dev/disk/by-id/virtio-wal" } : {}) }));
     const run = runProgram(hostsConfig(3, { hosts, preflight: { walFsyncP99Ms: 5, waive: { timeSync: "the lab has no time server" } } }));
     assert.equal(run.error, undefined);
@@ -146,6 +158,7 @@ test("a host's data and WAL devices are prepared, then checked, before etcd is c
         const script = String(disks.inputs.create);
         assert.match(script, /devices=\('\/dev\/disk\/by-id\/virtio-data' '\/dev\/disk\/by-id\/virtio-wal'\)/);
         assert.match(script, /dirs=\('\/var\/lib\/etcd' '\/var\/lib\/etcd-wal'\)/);
+        assert.ok(named(run, `${name}-preflight`).started > disks.finished, `${name}: the guards see the data on a kept disk (a rebuilt host is an existing member)`);
         const preflight = named(run, `${name}-checks`);
         assert.ok(preflight.started > disks.finished, `${name}: preflight measures the mounted disks`);
         assert.ok(named(run, `${name}-configure`).started > preflight.finished, `${name}: configured only after its checks`);
@@ -171,7 +184,7 @@ test("machines whose addresses are known only at deploy time (a cloud's) get cer
         const configure = named(run, `${name}-configure`);
         assert.ok(configure.started > nic.finished, `${name} is configured only once its machine exists`);
         assert.match(configure.inputs.create as string, new RegExp(`ETCD_LISTEN_PEER_URLS=https://${ips[i].replace(/\./g, "\\.")}:2380`));
-        assert.match(configure.inputs.create as string, /ETCD_INITIAL_CLUSTER=etcd-1=https:\/\/10\.1\.0\.11:2380,etcd-2=https:\/\/10\.1\.0\.12:2380,etcd-3=https:\/\/10\.1\.0\.13:2380/);
+        assert.match(named(run, `${name}-apply`).inputs.create as string, /write_bootstrap new 'etcd-1=https:\/\/10\.1\.0\.11:2380,etcd-2=https:\/\/10\.1\.0\.12:2380,etcd-3=https:\/\/10\.1\.0\.13:2380'/);
         assert.equal((configure.inputs.connection as Record<string, unknown>).host, ips[i]);
     }
 });

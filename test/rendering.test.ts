@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { validateConfig } from "../components/config";
-import { bootstrapEnvironment, memberEnvironment, renderEnvironmentFile } from "../components/environment";
+import { memberEnvironment, renderEnvironmentFile } from "../components/environment";
 import { planMember } from "../components/plan";
 import { authPlan } from "../components/clients";
 import { renderApplyScript } from "../components/scripts/apply";
@@ -14,6 +14,7 @@ import { renderConfigureScript, WRITE_FILE } from "../components/scripts/configu
 import { renderPrepareDisksScript } from "../components/scripts/disks";
 import { renderPreflightScript, renderTrustScript } from "../components/scripts/guards";
 import { certificateExpiryCheck, renderGateScript } from "../components/scripts/health";
+import { renderReconcileScript, renderRetireScript, renderSurveyScript } from "../components/scripts/membership";
 import { renderInstallScript } from "../components/scripts/install";
 import { renderMachineChecksScript } from "../components/scripts/preflight";
 import { remoteCommand } from "../components/scripts/remote";
@@ -43,9 +44,9 @@ for (const size of SIZES) {
     test(`the ${size} tier renders a unit that systemd accepts and an environment with the tier's settings`, () => {
         const config = configFor(size);
         const tier = loadTiers()[size];
-        const unit = renderUnit({ memberName: "etcd-1", etcdVersion: config.etcdVersion, dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: tier.etcd.gomaxprocs, mountPoints: [config.dataDir, config.walDir] });
+        const unit = renderUnit({ memberName: "etcd-1", dataDir: config.dataDir, walDir: config.walDir, gomaxprocs: tier.etcd.gomaxprocs, mountPoints: [config.dataDir, config.walDir] });
         for (const line of ["Type=notify", "User=etcd", "Restart=on-failure", "LimitNOFILE=65536", "IOSchedulingClass=best-effort", "IOSchedulingPriority=0",
-            `Environment=GOMAXPROCS=${tier.etcd.gomaxprocs}`, "ExecStart=/opt/etcd/v3.6.14/etcd --data-dir=/var/lib/etcd", "ProtectSystem=strict",
+            `Environment=GOMAXPROCS=${tier.etcd.gomaxprocs}`, "ExecStart=/etc/etcd/current/etcd --data-dir=/var/lib/etcd", "EnvironmentFile=/etc/etcd/current/etcd.env", "ProtectSystem=strict",
             "ReadWritePaths=/var/lib/etcd /var/lib/etcd-wal", "NoNewPrivileges=yes",
             "RequiresMountsFor=/var/lib/etcd /var/lib/etcd-wal", "AssertPathIsMountPoint=/var/lib/etcd", "AssertPathIsMountPoint=/var/lib/etcd-wal"]) {
             assert.ok(unit.split("\n").includes(line), `unit lacks ${line}`);
@@ -54,7 +55,7 @@ for (const size of SIZES) {
         const exe = path.join(tmp, "etcd");
         fs.writeFileSync(exe, "#!/bin/sh\n", { mode: 0o755 });
         const file = path.join(tmp, "etcd.service");
-        fs.writeFileSync(file, unit.replace("/opt/etcd/v3.6.14/etcd", exe));
+        fs.writeFileSync(file, unit.replace("/etc/etcd/current/etcd ", `${exe} `));
         const verify = tool("systemd-analyze", ["verify", file]);
         assert.equal(verify.status, 0, verify.out);
         assert.equal(verify.out.trim(), "", `systemd-analyze verify complained:\n${verify.out}`);
@@ -67,7 +68,7 @@ for (const size of SIZES) {
 }
 
 test("the unit carries the sandboxing etcd tolerates: systemd rates its exposure at most 1.5 (3.0 before), OOM-protected, after time sync", () => {
-    const unit = renderUnit({ memberName: "etcd-1", etcdVersion: "3.6.14", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", gomaxprocs: 2 });
+    const unit = renderUnit({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", gomaxprocs: 2 });
     const lines = unit.split("\n");
     for (const line of ["OOMScoreAdjust=-999", "SystemCallFilter=@system-service", "SystemCallFilter=~@privileged", "SystemCallErrorNumber=EPERM",
         "ProtectProc=invisible", "ProcSubset=pid", "PrivateMounts=yes", "PrivateUsers=yes", "RemoveIPC=yes", "AmbientCapabilities="]) {
@@ -86,7 +87,7 @@ test("the unit carries the sandboxing etcd tolerates: systemd rates its exposure
 test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and environment)", () => {
     const config = configFor("small");
     const env = memberEnvironment(members[0], config);
-    const execStart = renderUnit({ memberName: "etcd-1", etcdVersion: "3.6.14", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", gomaxprocs: 2 })
+    const execStart = renderUnit({ memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", gomaxprocs: 2 })
         .split("\n").find((l) => l.startsWith("ExecStart="))!;
     assert.ok(env.ETCD_CERT_FILE && env.ETCD_KEY_FILE, "2.1 cert-file and key-file");
     assert.equal(env.ETCD_CLIENT_CERT_AUTH, "true", "2.2 client-cert-auth");
@@ -94,7 +95,7 @@ test("CIS etcd 2.1-2.7 hold in the form kube-bench reads (command line and envir
     assert.ok(env.ETCD_PEER_CERT_FILE && env.ETCD_PEER_KEY_FILE, "2.4 peer cert and key");
     assert.equal(env.ETCD_PEER_CLIENT_CERT_AUTH, "true", "2.5 peer-client-cert-auth");
     assert.equal(env.ETCD_PEER_AUTO_TLS, "false", "2.6 peer-auto-tls");
-    assert.deepEqual([env.ETCD_TRUSTED_CA_FILE, env.ETCD_PEER_TRUSTED_CA_FILE], ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/peer-ca.crt"],
+    assert.deepEqual([env.ETCD_TRUSTED_CA_FILE, env.ETCD_PEER_TRUSTED_CA_FILE], ["/etc/etcd/current/pki/ca.crt", "/etc/etcd/current/pki/peer-ca.crt"],
         "2.7 CAs of this cluster's own; peers trust only theirs, so no client certificate is a peer");
     assert.match(execStart, / --data-dir=\/var\/lib\/etcd$/, "kube-bench finds the data dir only as a literal flag");
     assert.equal(env.ETCD_DATA_DIR, undefined, "an option set both as flag and variable is an error in etcd 3.4+");
@@ -111,14 +112,6 @@ test("TLS 1.2 is limited to forward-secret AEAD suites, with TLS 1.3 left on", (
     for (const suite of suites) assert.match(suite, /^TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)$/, suite);
 });
 
-test("bootstrap-only settings live apart, with every member and a cluster token", () => {
-    const env = bootstrapEnvironment(members, "etcd-cluster-dev-0123456789abcdef");
-    assert.equal(env.ETCD_INITIAL_CLUSTER, "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380,etcd-3=https://10.0.0.3:2380");
-    assert.equal(env.ETCD_INITIAL_CLUSTER_STATE, "new");
-    assert.equal(env.ETCD_INITIAL_CLUSTER_TOKEN, "etcd-cluster-dev-0123456789abcdef");
-    assert.equal(Object.keys(memberEnvironment(members[0], configFor("small"))).filter((k) => k in env).length, 0);
-});
-
 test("the corruption checks are switched on with the flag names of each etcd line", () => {
     assert.equal(memberEnvironment(members[0], configFor("small", "3.5.27")).ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK, "true");
     const six = memberEnvironment(members[0], configFor("small", "3.6.14"));
@@ -129,18 +122,21 @@ test("the corruption checks are switched on with the flag names of each etcd lin
 
 test("every remote script passes shellcheck, as bash and inside its POSIX sh wrapper", () => {
     const config = configFor("small");
-    const health = { etcdVersion: "3.6.14", endpoints: members.map((m) => m.clientUrl) };
+    const health = { etcdVersion: "3.6.14", members, certificates: "/etc/etcd/current" };
     const recipe = { keyAlgorithm: "ECDSA-P256", stack: "dev", caValidityDays: 3650 };
     const scripts: Record<string, string> = {
         "install-download": renderInstallScript("3.6.14", { kind: "download", baseUrl: config.etcdDownloadUrl, sha256: expectedSha256("3.6.14") }),
         "install-archive": renderInstallScript("3.6.14", { kind: "archive", fileName: "etcd-v3.6.14-linux-amd64.tar.gz", sha256: "ab".repeat(32) }),
         configure: renderConfigureScript({
-            memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal",
+            memberName: "etcd-1", dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal", digest: "0123456789abcdef", etcdBinary: "/opt/etcd/v3.6.14/etcd",
             inlineFiles: [{ path: "/etc/etcd/etcd.env", mode: "640", owner: "root:etcd", content: renderEnvironmentFile(memberEnvironment(members[0], config), "t") }],
             stdinFiles: [{ path: "/etc/etcd/pki/server.key", mode: "600", owner: "etcd:etcd", fingerprint: "x" }],
         }),
-        apply: renderApplyScript({ ...health, memberName: "etcd-1", clientUrl: members[0].clientUrl, dataDir: "/var/lib/etcd", configurationDigest: "abc", timeoutSeconds: 60 }),
-        gate: renderGateScript({ ...health, timeoutSeconds: 60, peerUrls: members.map((m) => m.peerUrl), expiryMarginDays: 14 }),
+        apply: renderApplyScript({ member: members[0], members, etcdVersion: "3.6.14", dataDir: "/var/lib/etcd", digest: "0123456789abcdef", token: "t", mode: "new", timeoutSeconds: 60 }),
+        survey: renderSurveyScript({ ...health, dataDir: "/var/lib/etcd" }),
+        reconcile: renderReconcileScript({ ...health, timeoutSeconds: 60 }),
+        retire: renderRetireScript({ ...health, member: members[0], dataDir: "/var/lib/etcd", walDir: "/var/lib/etcd-wal" }),
+        gate: renderGateScript({ ...health, timeoutSeconds: 60, expiryMarginDays: 14 }),
         disks: renderPrepareDisksScript({ memberName: "etcd-1", disks: [
             { role: "data", device: "/dev/disk/by-id/virtio-data", mountPoint: "/var/lib/etcd" },
             { role: "wal", device: "/dev/disk/by-id/virtio-wal", mountPoint: "/var/lib/etcd-wal" },
@@ -200,12 +196,14 @@ test("configure's file writer: content that fails to decode changes nothing and 
     assert.equal(good.status, 0, good.stderr);
     assert.match(good.stdout, /changed=1/);
     assert.equal(fs.readFileSync(target, "utf8"), "new key\n");
-    assert.match(renderConfigureScript({ memberName: "m", dataDir: "/d", walDir: "/w", inlineFiles: [], stdinFiles: [] }), /sync -- "\$tmp"\n  mv -f "\$tmp" "\$path"/,
+    assert.match(renderConfigureScript({ memberName: "m", dataDir: "/d", walDir: "/w", digest: "0123456789abcdef", etcdBinary: "/opt/etcd/v3.6.14/etcd", inlineFiles: [], stdinFiles: [] }), /sync -- "\$tmp"\n  mv -f "\$tmp" "\$path"/,
         "the content is on disk before the rename makes it visible");
 });
 
 test("the health gate reports the earliest certificate expiry a member serves, and fails when it is within the margin", async () => {
-    const dir = fs.mkdtempSync(path.join(tmp, "expiry-"));
+    const certificates = fs.mkdtempSync(path.join(tmp, "expiry-"));
+    const dir = path.join(certificates, "pki");
+    fs.mkdirSync(dir);
     const o = (args: string[]) => assert.equal(spawnSync("openssl", args, { cwd: dir }).status, 0, `openssl ${args.join(" ")}`);
     for (const ca of ["ca", "peer-ca"]) {
         o(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${ca}.key`, "-out", `${ca}.crt`, "-subj", `/CN=test ${ca}`, "-days", "30"]);
@@ -223,8 +221,9 @@ test("the health gate reports the earliest certificate expiry a member serves, a
     try {
         await new Promise((r) => setTimeout(r, 1000));
         const check = (margin: number) => spawnSync("bash", ["-c", `set -euo pipefail\n${certificateExpiryCheck({
-            etcdVersion: "3.6.14", timeoutSeconds: 5, endpoints: [`https://127.0.0.1:${port}`], peerUrls: [`https://127.0.0.1:${port + 1}`], expiryMarginDays: margin,
-        }).replaceAll("/etc/etcd/pki/", `${dir}/`)}\ncertificate_expiry`], { encoding: "utf8" });
+            etcdVersion: "3.6.14", timeoutSeconds: 5, certificates, expiryMarginDays: margin,
+            members: [{ name: "etcd-1", address: "127.0.0.1", clientUrl: `https://127.0.0.1:${port}`, peerUrl: `https://127.0.0.1:${port + 1}` }],
+        })}\ncertificate_expiry`], { encoding: "utf8" });
         const healthy = check(2);
         assert.equal(healthy.status, 0, healthy.stderr);
         assert.match(healthy.stdout, new RegExp(`earliest certificate expiry: \\S+, the certificate served on 127\\.0\\.0\\.1:${port + 1}, in 2 days`));

@@ -112,6 +112,13 @@ test("a device with etcd-cluster's filesystem (a rebuilt host's old disk) is reu
     assert.equal(mounts(h).length, 2);
 });
 
+test("a device of ours that fstab records at another directory (a changed dataDir) is refused before anything changes", () => {
+    const h = host();
+    fs.writeFileSync(`${h.dev("vdb")}.blkid`, "UUID=old-data\nTYPE=ext4\nLABEL=etcd-data\nUSAGE=filesystem\n");
+    fs.appendFileSync(h.fstab, "UUID=old-data /var/lib/etcd ext4 noatime,nofail 0 2\n");
+    refused(h, /^etcd-1: etcd-cluster:dataDir: changing it from "\/var\/lib\/etcd" to ".*\/mnt\/etcd" is refused: data device .* Set etcd-cluster:dataDir back to "\/var\/lib\/etcd"$/m);
+});
+
 test("a foreign filesystem is refused, naming the device and what it holds", () => {
     const h = host();
     fs.writeFileSync(`${h.dev("vdc")}.blkid`, "UUID=1234\nTYPE=xfs\nLABEL=backups\nUSAGE=filesystem\n");

@@ -10,6 +10,7 @@ import { isDnsLabel, isDnsName, isIp } from "./net";
 import { unusableEtcdDir, isInside } from "./paths";
 import { PreflightSettings } from "../scripts/preflight";
 import { readPreflight } from "./preflight";
+import { RESTORE_KEYS, RestoreSource, readRestore } from "./restore";
 import { ConfigReader, PROJECT } from "./reader";
 
 /** The cluster's own settings (everything about etcd), the same whichever target makes the machines. */
@@ -61,6 +62,8 @@ export interface ClusterConfig {
     preflight: PreflightSettings;
     /** The member whose host runs the cluster health gate (any healthy member can); undefined: the first. */
     healthGateMember?: string;
+    /** Bring the cluster up from this snapshot, once (see components/restore.ts). */
+    restore?: RestoreSource;
 }
 
 /** Defaults; Pulumi.yaml declares the same values (a test keeps the two equal). */
@@ -93,7 +96,7 @@ export const CLUSTER_KEYS = [
     "heartbeatIntervalMs", "electionTimeoutMs", "snapshotCount", "quotaBackendBytes", "autoCompactionMode",
     "autoCompactionRetention", "maxRequestBytes", "dataDir", "walDir", "certRotation", "certValidityDays",
     "certRenewBeforeDays", "certExpiryMarginDays", "caValidityDays", "keyAlgorithm", "extraSans", "clientCertificates", "enableV2",
-    "healthGateMember", "peerCaMigration", "preflight",
+    "healthGateMember", "peerCaMigration", "preflight", ...RESTORE_KEYS,
 ] as const;
 
 export interface ClusterReadOptions {
@@ -236,6 +239,7 @@ export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}
     if (healthGateMember !== undefined && !isDnsLabel(healthGateMember)) r.bad("healthGateMember", healthGateMember, "expected the name of a member");
 
     const preflight = readPreflight(r);
+    const restore = readRestore(r, { cwd: opts.cwd });
 
     if (r.errors.length > before || !tier || !preflight) return undefined;
     return {
@@ -246,7 +250,7 @@ export function readClusterConfig(r: ConfigReader, opts: ClusterReadOptions = {}
         autoCompactionRetention, maxRequestBytes: maxRequestBytes!, dataDir, walDir,
         certRotation, certValidityDays: certValidityDays!, caValidityDays: caValidityDays!,
         certRenewBeforeDays: certRenewBeforeDays!, certExpiryMarginDays: certExpiryMarginDays!,
-        keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, enableV2, healthGateMember, preflight,
+        keyAlgorithm: keyAlgorithm as KeyAlgorithm, extraSans, clientCertificates, enableV2, healthGateMember, preflight, restore,
         peerCaMigration: peerCaMigration as PeerCaMigration,
     };
 }

@@ -2,16 +2,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { SIZES, Size, loadTiers } from "../../sizing";
 import { DEFAULT_TARGET, TARGET_KEYS, TargetConfig, memberNames, readTarget } from "../targets";
 import { clientNameProblems } from "../clients";
+import { BackupSettings, readBackup } from "../backup/settings";
 import { CLUSTER_DEFAULTS, CLUSTER_KEYS, ClusterConfig, ClusterReadOptions, readClusterConfig } from "./etcd";
 import { ConfigReader, PROJECT, RawConfig } from "./reader";
 
 /** The whole stack configuration: the cluster's settings plus the target section, checked before any resource. */
 
 export const DEFAULTS = { target: DEFAULT_TARGET, ...CLUSTER_DEFAULTS } as const;
-export const CONFIG_KEYS = [...TARGET_KEYS, ...CLUSTER_KEYS] as const;
+export const CONFIG_KEYS = [...TARGET_KEYS, ...CLUSTER_KEYS, "backup"] as const;
 export const SECRET_KEYS = ["sshPrivateKey"] as const;
 
-export interface ValidationResult { config?: ClusterConfig; target?: TargetConfig; errors: string[]; warnings: string[] }
+export interface ValidationResult { config?: ClusterConfig; target?: TargetConfig; backup?: BackupSettings; errors: string[]; warnings: string[] }
 
 export function validateConfig(raw: RawConfig, opts: ClusterReadOptions & { sshKeySet: boolean }): ValidationResult {
     const r = new ConfigReader(raw, new Set(opts.sshKeySet ? ["sshPrivateKey"] : []));
@@ -22,16 +23,17 @@ export function validateConfig(raw: RawConfig, opts: ClusterReadOptions & { sshK
     const size = config?.size ?? quiet.str("size", CLUSTER_DEFAULTS.size);
     const tier = config?.tier ?? ((SIZES as readonly unknown[]).includes(size) ? loadTiers()[size as Size] : undefined);
     const target = readTarget(r, { nodeCount, tier, size });
+    const backup = readBackup(r, quiet.str("target", DEFAULT_TARGET));
     if (config && target) clientNameProblems(config.clientCertificates, memberNames(target, config.nodeCount), (key, value, allowed) => r.bad(key, value, allowed));
     if (config?.healthGateMember && target && !memberNames(target, config.nodeCount).includes(config.healthGateMember)) {
         r.bad("healthGateMember", config.healthGateMember, `expected the name of a member (${memberNames(target, config.nodeCount).join(", ")})`);
     }
     if (r.errors.length) return { errors: r.errors, warnings: r.warnings };
-    return { config, target, errors: r.errors, warnings: r.warnings };
+    return { config, target, backup, errors: r.errors, warnings: r.warnings };
 }
 
 /** Reads the stack's configuration; throws one error listing every problem, so nothing is registered on bad input. */
-export function loadStackConfig(): { config: ClusterConfig; target: TargetConfig; sshPrivateKey?: pulumi.Output<string> } {
+export function loadStackConfig(): { config: ClusterConfig; target: TargetConfig; backup?: BackupSettings; sshPrivateKey?: pulumi.Output<string> } {
     const cfg = new pulumi.Config(PROJECT);
     const raw: RawConfig = {};
     for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
@@ -41,5 +43,5 @@ export function loadStackConfig(): { config: ClusterConfig; target: TargetConfig
     if (!result.config || !result.target) {
         throw new pulumi.RunError(`invalid stack configuration (${result.errors.length} problem${result.errors.length > 1 ? "s" : ""}):\n  - ${result.errors.join("\n  - ")}`);
     }
-    return { config: result.config, target: result.target, sshPrivateKey };
+    return { config: result.config, target: result.target, backup: result.backup, sshPrivateKey };
 }

@@ -18,7 +18,7 @@ export function renderAuthScript(o: HealthOptions & { plan: AuthPlan }): string 
     const users = o.plan.users.map((u) => `ensure_user ${shq(u.name)} ${u.password ? 1 : 0} ${u.roles.map(shq).join(" ")}`);
     const prefixOf = (user: string) => o.plan.roles.find((r) => o.plan.users.find((u) => u.name === user)!.roles.includes(r.name) && r.prefix)!.prefix!;
     return `set -euo pipefail
-${healthLibrary(o)}
+${healthLibrary({ ...o, subject: "users, roles and authentication" })}
 managed_users=(${o.plan.users.map((u) => shq(u.name)).join(" ")})
 managed_roles=(${o.plan.roles.map((r) => shq(r.name)).join(" ")})
 declare -A passwords=()
@@ -29,7 +29,7 @@ for user in "\${gateway_users[@]}"; do
 done
 changed=0
 note() { echo "$*"; changed=1; }
-a() { ctl "$endpoints" "$@"; }
+a() { ctl "$desired" "$@"; }
 listed() { # word list...
   local word=$1
   shift

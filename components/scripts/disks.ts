@@ -30,7 +30,8 @@ export function diskLabel(role: DiskRole): string {
  * Formats, records in fstab and mounts the member's data and WAL devices. A device is formatted only when nothing
  * on it is recognised (no filesystem, no partition table, no other signature) and its first MiB is zero; a device
  * that holds etcd-cluster's own filesystem for this role (ext4 labelled etcd-data or etcd-wal) is used as it is;
- * anything else stops the step, naming the device and what it holds, before any device is touched.
+ * anything else stops the step, naming the device and what it holds, before any device is touched. So does a device
+ * of ours that fstab records at another directory (a changed dataDir or walDir).
  *
  * fstab gets `nofail`, so a missing disk does not stop the host from booting, while etcd.service's
  * RequiresMountsFor= still keeps etcd from starting on the empty directory underneath. Convergent: a second run
@@ -88,6 +89,16 @@ classify() { # role device label
   fi
   echo ours
 }
+# A device of ours recorded in fstab at another directory: the member's dataDir or walDir changed. This step runs
+# before the guards, so it refuses the move itself rather than mount the member's data at a second place.
+refuse_move() { # role device mount-point
+  local role=$1 device=$2 dir=$3 uuid elsewhere key
+  uuid=$(probe "$(readlink -f "$device")" | field UUID)
+  elsewhere=$(awk -v u="UUID=$uuid" -v d="$dir" '$1 !~ /^#/ && $1 == u && $2 != d { print $2; exit }' "$fstab")
+  [ -n "$elsewhere" ] || return 0
+  if [ "$role" = data ]; then key=dataDir; else key=walDir; fi
+  fail "etcd-cluster:$key: changing it from \\"$elsewhere\\" to \\"$dir\\" is refused: $role device $device is this member's, recorded in fstab at $elsewhere, and etcd would start without its data. Set etcd-cluster:$key back to \\"$elsewhere\\""
+}
 ensure_fstab() { # mount-point line
   local current tmp
   current=$(awk -v d="$1" '$1 !~ /^#/ && $2 == d' "$fstab")
@@ -130,6 +141,7 @@ for i in "\${!roles[@]}"; do
   case " $seen " in *" $dev "*) fail "$role device $device is the same device as another of this member's disks" ;; esac
   seen="$seen $dev"
   state[i]=$(classify "$role" "$device" "\${labels[i]}") || exit 1
+  if [ "\${state[i]}" = ours ]; then refuse_move "$role" "$device" "\${dirs[i]}"; fi
 done
 for i in "\${!roles[@]}"; do
   role=\${roles[i]} device=\${devices[i]} dir=\${dirs[i]} label=\${labels[i]}

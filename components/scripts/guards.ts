@@ -1,4 +1,4 @@
-import { CA_RECIPE, ENV_FILE, PKI, STATE_DIR, UNIT_FILE, walPath } from "../layout";
+import { CA_RECIPE, CURRENT_LINK, PKI, RELEASE_FILES, STATE_DIR, UNIT_FILE, walPath } from "../layout";
 import { MINIMUM_BEFORE_NEXT_MINOR, SECURITY_PATCHES } from "../versions";
 import { shq } from "./remote";
 
@@ -21,7 +21,7 @@ export interface HostPaths {
 }
 
 export const HOST_PATHS: HostPaths = {
-    unitFile: UNIT_FILE, envFile: ENV_FILE, caFile: PKI.ca, serverCert: PKI.serverCert, serverKey: PKI.serverKey,
+    unitFile: UNIT_FILE, envFile: `${CURRENT_LINK}/${RELEASE_FILES.env}`, caFile: PKI.ca, serverCert: PKI.serverCert, serverKey: PKI.serverKey,
     stateDir: STATE_DIR, caRecipe: CA_RECIPE,
 };
 
@@ -66,7 +66,12 @@ problems=()
 refuse() { problems+=("$1"); }
 # The data dir, WAL and binary the installed unit uses: what this member last ran with.
 installed_data_dir() { sed -n 's/^ExecStart=.* --data-dir=\\([^ ]*\\).*$/\\1/p' "$unit_file" 2>/dev/null || true; }
-installed_binary() { sed -n 's/^ExecStart=\\([^ ]*\\).*$/\\1/p' "$unit_file" 2>/dev/null || true; }
+# The unit starts etcd through the \`current\` link: resolved, it names the installed release (and its etcdctl).
+installed_binary() {
+  local bin
+  bin=$(sed -n 's/^ExecStart=\\([^ ]*\\).*$/\\1/p' "$unit_file" 2>/dev/null || true)
+  if [ -n "$bin" ]; then readlink -f "$bin" || true; fi
+}
 installed_wal() { sed -n 's/^ETCD_WAL_DIR=//p' "$env_file" 2>/dev/null || true; }
 old_data_dir=$(installed_data_dir)
 old_data_dir=\${old_data_dir:-$data_dir}

@@ -3,6 +3,8 @@
  * program onto them. On a running lab the hosts change in place: a larger N adds hosts; a smaller N deploys onto the
  * first N hosts and then stops and removes the others.
  * `--disks` gives every host a data and a WAL disk (loop devices, see hosts-disks.ts) and deploys onto them.
+ * `--aws [--ami <id>]` deploys an AWS stack of N members onto the lab playing EC2 (cloud-aws.ts) instead: the stack
+ * makes its instances, volumes and security group itself; `--ami` names one of the lab's images (cloud-deploy.ts).
  * `npm run lab -- hosts [--nodes N]` brings up the hosts only (for deploying with the Pulumi CLI).
  * `npm run lab -- add [--count N]` adds N fresh hosts (default 1) at new addresses, deploying nothing.
  * `npm run lab -- remove <host>...` stops and removes hosts. `npm run lab -- kill <host>` kills a host outright, losing
@@ -11,22 +13,23 @@
  * `npm run lab -- down` removes everything but the cached image. Root and Linux only.
  */
 import * as path from "path";
-import { deploy, etcdctl, forgetDeployments } from "./deploy";
+import { awsLabStack, LAB_AWS, openLabAccount } from "./cloud-deploy";
+import { ClusterInfo, deploy, etcdctl, forgetDeployments } from "./deploy";
 import { labAddHosts, labDown, labKill, labRebuild, labRemoveHosts, labUp } from "./hosts";
 import { readState } from "./hosts-state";
 import { labDir } from "./lab-id";
 
 const DIR = labDir();
 const DEFAULT_KEEP = ["/var/lib/etcd", "/var/lib/etcd-wal"];
-const USAGE = "usage: npm run lab [-- --nodes N] [--disks] [--set key=value] | npm run lab -- hosts [--nodes N] [--disks] | add [--count N] | " +
+const USAGE = "usage: npm run lab [-- --nodes N] [--disks | --aws [--ami <id>]] [--set key=value] | npm run lab -- hosts [--nodes N] [--disks] | add [--count N] | " +
     "remove <host>... | kill <host> | rebuild <host> [--keep <dir>,...|none] | down";
 
 type Action = "deploy" | "down" | "hosts" | "add" | "remove" | "kill" | "rebuild";
 
-interface Args { action: Action; names: string[]; nodes: number; count: number; keep: string[]; disks: boolean; extra: Record<string, string> }
+interface Args { action: Action; names: string[]; nodes: number; count: number; keep: string[]; disks: boolean; aws: boolean; ami?: string; extra: Record<string, string> }
 
 function parse(argv: string[]): Args {
-    const out: Args = { action: "deploy", names: [], nodes: 3, count: 1, keep: DEFAULT_KEEP, disks: false, extra: {} };
+    const out: Args = { action: "deploy", names: [], nodes: 3, count: 1, keep: DEFAULT_KEEP, disks: false, aws: false, extra: {} };
     const actions: Action[] = ["down", "hosts", "add", "remove", "kill", "rebuild"];
     const number = (flag: string, value: string | undefined) => {
         const n = Number(value);
@@ -38,6 +41,8 @@ function parse(argv: string[]): Args {
         if (i === 0 && (actions as string[]).includes(a)) out.action = a as Action;
         else if (a === "--nodes") out.nodes = number(a, argv[++i]);
         else if (a === "--disks") out.disks = true;
+        else if (a === "--aws") out.aws = true;
+        else if (a === "--ami") out.ami = argv[++i];
         else if (a === "--count") out.count = number(a, argv[++i]);
         else if (a === "--keep") out.keep = argv[++i] === "none" ? [] : (argv[i] ?? "").split(",").filter(Boolean);
         else if (a === "--set") {
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
             return;
     }
     const t0 = Date.now();
+    if (args.aws) return deployAws(args, log, t0);
     const lab = await labUp({ count: args.nodes, dir: DIR, log, disks: args.disks, onFresh: () => forgetDeployments(DIR) });
     if (args.action === "hosts") {
         console.log(`hosts (reach them inside: ip netns exec ${lab.netns} ...; ssh key ${lab.sshKey}):`);
@@ -87,15 +93,29 @@ async function main(): Promise<void> {
     // Hosts left out of the deployment (a smaller --nodes) go only once the smaller membership is deployed.
     const extra = (readState(DIR)?.hosts ?? []).map((h) => h.name).filter((n) => !lab.hosts.some((h) => h.name === n));
     if (extra.length > 0) await labRemoveHosts(extra, { dir: DIR, log });
-    const status = etcdctl(result.info, ["endpoint", "status", "-w", "table"]);
+    report(result.info, t0);
+}
+
+async function deployAws(args: Args, log: (line: string) => void, t0: number): Promise<void> {
+    const lab = await labUp({ count: 0, dir: DIR, log, onFresh: () => forgetDeployments(DIR) });
+    await openLabAccount(DIR);
+    const stack = awsLabStack(lab, { nodes: args.nodes, aws: args.ami ? { ami: args.ami } : {}, extra: args.extra });
+    console.log(`deploy: running index.ts as an AWS stack of ${args.nodes} members on the lab's EC2 (images ${LAB_AWS.images.join(", ")})`);
+    const result = await deploy(lab, { dir: DIR, log: (l) => console.log(`  ${l}`), cloud: stack });
+    console.log(`deploy: done (${result.seconds.toFixed(1)}s)`);
+    report(result.info, t0);
+}
+
+function report(info: ClusterInfo, t0: number): void {
+    const status = etcdctl(info, ["endpoint", "status", "-w", "table"]);
     console.log(`health:\n${status.stdout}${status.stderr}`);
     console.log(`lab ready in ${((Date.now() - t0) / 1000).toFixed(1)}s. Cluster description: ${path.join(DIR, "cluster.json")}
 Use it:
-  ip netns exec ${result.info.netns} ${result.info.etcdctl} \\
-    --endpoints=${result.info.endpoints.join(",")} \\
-    --cacert=${result.info.ca} --cert=${result.info.cert} --key=${result.info.key} \\
+  ip netns exec ${info.netns} ${info.etcdctl} \\
+    --endpoints=${info.endpoints.join(",")} \\
+    --cacert=${info.ca} --cert=${info.cert} --key=${info.key} \\
     put hello world
-  ssh -i ${result.info.sshKey} root@${result.info.members[0].address}   (from: ip netns exec ${result.info.netns} ...)
+  ssh -i ${info.sshKey} ${info.sshUser}@${info.members[0].address}   (from: ip netns exec ${info.netns} ...)
 Remove it: npm run lab -- down`);
     if (status.status !== 0) process.exitCode = 1;
 }

@@ -78,7 +78,14 @@ function labEtcdctl(lab: LabHosts, dir: string): string {
     return etcdctl;
 }
 
-export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: Record<string, unknown>; log?: (line: string) => void }): Promise<DeployResult> {
+/**
+ * A stack whose target makes its own machines (cloud-deploy.ts): its whole config, and how to reach the machines it
+ * made. The lab runtime then runs in the lab namespace for the network only (nsenter --net), because its cloud
+ * stand-ins boot lab hosts, which needs the machine's own mounts and cgroups (`ip netns exec` gives it its own /sys).
+ */
+export interface CloudStack { config: Record<string, string>; sshUser: string; sshKey(dir: string): string }
+
+export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: Record<string, unknown>; log?: (line: string) => void; cloud?: CloudStack }): Promise<DeployResult> {
     const started = Date.now();
     const runDir = path.join(opts.dir, "run");
     fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
@@ -89,7 +96,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
         program: path.join(REPO, "index.ts"),
         project: "etcd-cluster",
         stack: "lab",
-        config: labConfig(lab, opts.extraConfig),
+        config: opts.cloud?.config ?? labConfig(lab, opts.extraConfig),
         secretKeys: ["etcd-cluster:sshPrivateKey"],
         state: path.join(opts.dir, "state.json"),
         outputs: outputsFile,
@@ -98,7 +105,8 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
     const lines: string[] = [];
     const log = (line: string) => { lines.push(line); opts.log?.(line); };
     const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn("ip", ["netns", "exec", lab.netns, process.execPath, "--import", "tsx", path.join(__dirname, "run-program.ts"), request], {
+        const enter = opts.cloud ? ["nsenter", `--net=/run/netns/${lab.netns}`, "--"] : ["ip", "netns", "exec", lab.netns];
+        const child = spawn(enter[0], [...enter.slice(1), process.execPath, "--import", "tsx", path.join(__dirname, "run-program.ts"), request], {
             cwd: REPO, stdio: ["ignore", "pipe", "pipe"],
         });
         let tail = "";
@@ -137,12 +145,14 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
     const info: ClusterInfo = {
         netns: lab.netns,
         endpoints: outputs.clientEndpoints as string[],
-        members: lab.hosts.map((h) => ({ name: h.name, address: h.address })),
+        members: opts.cloud
+            ? (outputs.memberNames as string[]).map((name, i) => ({ name, address: new URL((outputs.clientEndpoints as string[])[i]).hostname }))
+            : lab.hosts.map((h) => ({ name: h.name, address: h.address })),
         ca: write("ca.crt", outputs.caCertificate, 0o644),
         cert: write("admin.crt", outputs.adminCertificate, 0o644),
         key: write("admin.key", outputs.adminPrivateKey, 0o600),
-        sshKey: lab.sshKey,
-        sshUser: lab.sshUser,
+        sshKey: opts.cloud ? opts.cloud.sshKey(opts.dir) : lab.sshKey,
+        sshUser: opts.cloud?.sshUser ?? lab.sshUser,
         etcdctl: labEtcdctl(lab, opts.dir),
         clients,
     };
@@ -152,7 +162,7 @@ export async function deploy(lab: LabHosts, opts: { dir: string; extraConfig?: R
 
 /** Removes what deployments left in the lab dir (keys and certificates, outputs, cluster.json); the cache stays. */
 export function forgetDeployments(dir: string): void {
-    for (const name of ["state.json", "run", "cluster.json", "ca.crt", "admin.crt", "admin.key", "clients", "bin"]) {
+    for (const name of ["state.json", "run", "cluster.json", "ca.crt", "admin.crt", "admin.key", "clients", "bin", "login-key"]) {
         fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     }
 }

@@ -13,9 +13,21 @@ export function ssh(info: ClusterInfo, address: string, command: string, input?:
 
 /** `input` goes to the command's standard input (file contents, keys: never in the command line). */
 export function sshTry(info: ClusterInfo, address: string, command: string, input?: string | Buffer): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync("ip", ["netns", "exec", info.netns, "ssh", "-i", info.sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `${info.sshUser}@${address}`, "--", command], { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync("ip", sshArgs(info, address, command), { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
     return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `sshTry` without blocking the event loop, so a writer (startWriter) keeps writing meanwhile. */
+export function sshAsync(info: ClusterInfo, address: string, command: string): Promise<{ status: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        execFile("ip", sshArgs(info, address, command), { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (e, stdout, stderr) =>
+            resolve({ status: e ? (typeof e.code === "number" ? e.code : 1) : 0, stdout, stderr }));
+    });
+}
+
+function sshArgs(info: ClusterInfo, address: string, command: string): string[] {
+    return ["netns", "exec", info.netns, "ssh", "-i", info.sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `${info.sshUser}@${address}`, "--", command];
 }
 
 /** etcdctl as the admin; fails the test on a non-zero exit. */

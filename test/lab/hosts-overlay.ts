@@ -26,6 +26,9 @@ export async function writeHostFiles(merged: string, files: HostFiles): Promise<
     chmodSync(ssh, 0o700);
     writeFileSync(join(ssh, "authorized_keys"), files.authorizedKey, { mode: 0o600 });
     chmodSync(join(ssh, "authorized_keys"), 0o600);
+    // The image carries cloud-init for the hosts that play cloud instances (cloud-machine.ts). On a plain host it
+    // would still run (ds-identify enables the one datasource listed) and replace the host keys written below.
+    writeFileSync(join(merged, "etc/cloud/cloud-init.disabled"), "");
     const sshd = join(merged, "etc/ssh");
     for (const f of readdirSync(sshd).filter((n) => n.startsWith("ssh_host_"))) rmSync(join(sshd, f));
     const hostKey = join(sshd, "ssh_host_ed25519_key");

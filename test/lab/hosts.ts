@@ -4,6 +4,7 @@
 // their data (labKill) and rebuilt from the image keeping named directories (labRebuild).
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { cloudFile } from "./cloud-store";
 import { ensureEtcdArchive } from "./etcd-archive";
 import { ensureImage } from "./image";
 import { labCacheDir, labDir } from "./lab-id";
@@ -118,7 +119,7 @@ export async function labUp(opts: { count: number; dir: string; log?: Log; disks
     const dir = resolve(opts.dir);
     const log = opts.log ?? (() => undefined);
     const { count } = opts;
-    if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new Error(`labUp: count must be an integer from 1 to ${MAX_HOSTS}, got ${count}`);
+    if (!Number.isInteger(count) || count < 0 || count > MAX_HOSTS) throw new Error(`labUp: count must be an integer from 0 (the lab network only, for a cloud stack that makes its own machines) to ${MAX_HOSTS}, got ${count}`);
     await assertOutsideLab();
     const cache = labCacheDir(dir);
 
@@ -285,7 +286,7 @@ export async function labDown(opts: { dir: string; log?: Log }): Promise<void> {
         ...namespaces.filter((n) => n !== LAB_NETNS).map((n) => n.slice(LAB_NETNS.length + 1)),
         ...hostDirNames(dir),
     ]);
-    if (names.size === 0 && namespaces.length === 0 && !state && !existsSync(join(dir, "ssh")) && !existsSync(join(dir, "disks"))) {
+    if (names.size === 0 && namespaces.length === 0 && !state && !existsSync(join(dir, "ssh")) && !existsSync(join(dir, "disks")) && !existsSync(cloudFile(dir))) {
         log(`down: nothing to remove (${seconds(t)})`);
         return;
     }
@@ -314,6 +315,8 @@ export async function labDown(opts: { dir: string; log?: Log }): Promise<void> {
         throw new Error(`labDown: could not remove everything (state kept in ${dir}/hosts.json for another try):\n${[...errors, ...mounted.map((m) => `still mounted: ${m}`)].join("\n")}`);
     }
     await destroyDisks(dir);
+    // The lab's cloud account (cloud-store.ts) describes machines and disks that are gone now.
+    rmSync(cloudFile(dir), { force: true });
     rmSync(join(dir, "hosts"), { recursive: true, force: true });
     rmSync(join(dir, "ssh"), { recursive: true, force: true });
     removeState(dir);

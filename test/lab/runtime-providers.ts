@@ -10,6 +10,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { awsProviders } from "./cloud-aws";
 import { Inputs, optionalObject, optionalString, requiredString } from "./runtime-inputs";
 import { copyToRemote, runRemote, sshConnection } from "./runtime-ssh";
 import { StoredResource } from "./runtime-state";
@@ -17,7 +18,8 @@ import { certRequest, Generated, locallySignedCert, privateKey, selfSignedCert }
 
 export interface Provider {
     replaces(changedKeys: string[]): boolean;
-    create(inputs: Inputs): Promise<Generated>;
+    /** `name` is the resource's name, for providers that auto-name what they create as the engine's providers do. */
+    create(inputs: Inputs, name: string): Promise<Generated>;
     /** Returns the new outputs; the id stays. */
     update(old: StoredResource, news: Inputs): Promise<Record<string, unknown>>;
     delete(old: StoredResource): Promise<void>;
@@ -64,6 +66,7 @@ export const providers: Record<string, Provider> = {
     "tls:index/locallySignedCert:LocallySignedCert": tls(locallySignedCert),
     "command:remote:Command": command,
     "command:remote:CopyToRemote": copy,
+    ...awsProviders,
 };
 
 async function run(inputs: Inputs, text: string | undefined): Promise<Record<string, string>> {

@@ -102,6 +102,7 @@ export function privateKey(inputs: Inputs): Generated {
             privateKeyPemPkcs8: key.export({ type: "pkcs8", format: "pem" }),
             publicKeyPem: publicKey.export({ type: "spki", format: "pem" }),
             publicKeyOpenssh: ssh ? `${ssh.type} ${ssh.blob.toString("base64")}\n` : "",
+            ...(algorithm === "ED25519" && ssh ? { privateKeyOpenssh: openSshEd25519PrivateKey(key, ssh.blob) } : {}),
             publicKeyFingerprintSha256: ssh
                 ? `SHA256:${createHash("sha256").update(ssh.blob).digest("base64").replace(/=+$/, "")}`
                 : "",
@@ -335,6 +336,22 @@ function openSshPublicKey(publicKey: KeyObject, ecdsaCurve: string): { type: str
         default:
             return undefined;
     }
+}
+
+// OpenSSH's own private key format (PROTOCOL.key in the OpenSSH sources), unencrypted, as the provider writes
+// private_key_openssh. The lab makes it for ED25519 keys only, the ones the program asks it of.
+function openSshEd25519PrivateKey(key: KeyObject, publicBlob: Buffer): string {
+    const jwk = key.export({ format: "jwk" });
+    const seed = Buffer.from(jwk.d ?? "", "base64url");
+    const publicKey = Buffer.from(jwk.x ?? "", "base64url");
+    const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+    const str = (b: Buffer | string) => { const v = Buffer.from(b); return Buffer.concat([u32(v.length), v]); };
+    const check = randomBytes(4);
+    const section = Buffer.concat([check, check, str("ssh-ed25519"), str(publicKey), str(Buffer.concat([seed, publicKey])), str("")]);
+    const padding = Buffer.from(Array.from({ length: (8 - (section.length % 8)) % 8 }, (_, i) => i + 1));
+    const body = Buffer.concat([Buffer.from("openssh-key-v1\0"), str("none"), str("none"), str(""), u32(1), str(publicBlob), str(Buffer.concat([section, padding]))]);
+    const lines = body.toString("base64").match(/.{1,70}/g) ?? [];
+    return ["-----BEGIN OPENSSH PRIVATE KEY-----", ...lines, "-----END OPENSSH PRIVATE KEY-----", ""].join("\n");
 }
 
 function sshBlob(fields: Buffer[]): Buffer {

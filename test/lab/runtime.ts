@@ -107,7 +107,7 @@ export class LabRuntime implements pulumi.runtime.Mocks {
                 await this.runDelete(provider, old!);
                 await this.state.remove(options.urn);
             }
-            const created = await provider.create(inputs);
+            const created = await provider.create(inputs, name);
             stored = record(created.id, created.outputs);
             if (change === "replace" && !options.deleteBeforeReplace) await this.state.addPendingDelete(old!);
         }

@@ -1,4 +1,5 @@
 import { execFileSync } from "child_process";
+import * as assert from "node:assert/strict";
 import * as path from "path";
 
 /** `started` and `finished` are ticks of one counter: registration began / the mock returned. */
@@ -65,4 +66,30 @@ export function awsSettings(aws: Record<string, unknown> = {}): Record<string, u
 export function awsConfig(n: number, aws: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, string> {
     const config: Record<string, unknown> = { target: "aws", nodeCount: n, aws: awsSettings(aws), ...extra };
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+export const GCP_ZONES = ["europe-west1-b", "europe-west1-c", "europe-west1-d"];
+export const GCP_IMAGE = "projects/ubuntu-os-cloud/global/images/ubuntu-2404-noble-amd64-v20251001";
+
+/** The `gcp` target's settings of a small valid stack, with `gcp` overriding its fields. */
+export function gcpSettings(gcp: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        project: "etcd-test-123456", region: "europe-west1", network: "prod-vpc", subnetwork: "prod-europe-west1",
+        zones: GCP_ZONES, image: GCP_IMAGE, clientCidrs: ["10.20.0.0/16"], adminCidrs: ["10.99.0.0/24"], ...gcp,
+    };
+}
+
+/** Config for a GCP stack of n members, as `pulumi config` would hold it. */
+export function gcpConfig(n: number, gcp: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, string> {
+    const config: Record<string, unknown> = { target: "gcp", nodeCount: n, gcp: gcpSettings(gcp), ...extra };
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** Asserts that validation refused the stack with exactly one error about `key`, showing `value` and what is allowed. */
+export function assertOneError(result: { errors: string[]; target?: unknown }, key: string, value: string, allowed: RegExp): void {
+    assert.equal(result.target, undefined, "bad input must not produce a target");
+    const mine = result.errors.filter((e) => e.startsWith(`etcd-cluster:${key}:`));
+    assert.equal(mine.length, 1, `expected one error for ${key}, got: ${result.errors.join(" | ")}`);
+    assert.ok(mine[0].includes(value), `error should show ${value}: ${mine[0]}`);
+    assert.match(mine[0], allowed);
 }

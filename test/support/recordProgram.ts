@@ -42,7 +42,7 @@ function fakeState(type: string, name: string): Record<string, unknown> {
             };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
-            return { certPem: `-----BEGIN CERTIFICATE-----\nFAKE CERT ${name}\n-----END CERTIFICATE-----\n` };
+            return { certPem: `-----BEGIN CERTIFICATE-----\nFAKE CERT ${name}\n-----END CERTIFICATE-----\n`, validityEndTime: "2027-11-23T18:00:00Z" };
         case "tls:index/certRequest:CertRequest":
             return { certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` };
         case "command:remote:Command":
@@ -52,6 +52,21 @@ function fakeState(type: string, name: string): Record<string, unknown> {
             return { privateIp: `10.1.0.${10 + Number(/(\d+)/.exec(name)?.[1] ?? 0)}` };
         case "aws:ec2/keyPair:KeyPair":
             return { keyName: `${name}-key` };
+        case "aws:s3/bucket:Bucket":
+            return { bucket: `${name}-20261123`, arn: `arn:aws:s3:::${name}-20261123` };
+        case "aws:iam/instanceProfile:InstanceProfile":
+            return { name: `${name}-20261123` };
+        case "gcp:storage/bucket:Bucket":
+            return { name: `${name}-20261123` };
+        case "gcp:serviceaccount/account:Account":
+            return { email: `${name}@etcd-test.iam.gserviceaccount.com` };
+        // A reserved internal address on GCP: 10.2.0.1N for member N.
+        case "gcp:compute/address:Address":
+            return { address: `10.2.0.${10 + Number(/(\d+)/.exec(name)?.[1] ?? 0)}` };
+        case "gcp:compute/disk:Disk":
+            return { selfLink: `https://www.googleapis.com/compute/v1/projects/fake/zones/fake/disks/${name}` };
+        case "gcp:compute/instance:Instance":
+            return { instanceId: String(BigInt(`0x${createHash("sha256").update(name).digest("hex").slice(0, 15)}`)) };
         default:
             return {};
     }
@@ -107,4 +122,11 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ error, resources, outputs, invokes, evaluationMs }));
 }
 
+// The SDK rejects a failed invoke outside the program's own promises: the run ends with the invokes it made as its
+// error instead of a crash.
+process.on("unhandledRejection", (reason) => {
+    if (!invokes.length) throw reason;
+    process.stdout.write(JSON.stringify({ error: `un-mocked invokes: ${invokes.join(", ")}`, resources, outputs: {}, invokes, evaluationMs: 0 }));
+    process.exit(0);
+});
 main().catch((e) => { console.error(e); process.exit(1); });

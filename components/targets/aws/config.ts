@@ -1,8 +1,8 @@
 import { Tier } from "../../../sizing";
-import { canonicalHostKey } from "../../config/sshKeys";
-import { parsePort } from "../../config/net";
 import { ConfigReader, PROJECT, parseWholeNumber } from "../../config/reader";
-import { parseCidr } from "../cloud/cidr";
+import { Bastion, readBastion } from "../cloud/bastion";
+import { readCidrList } from "../cloud/cidr";
+import { LOGIN_NAME } from "../cloud/loginName";
 import { machineTypeProblem } from "../cloud/machineShape";
 import { INSTANCE_TYPES } from "./instanceTypes";
 import { VOLUME_TYPES, VolumeSpec, VolumeType, tierPerformance, volumeProblems } from "./volumes";
@@ -10,7 +10,6 @@ import { VOLUME_TYPES, VolumeSpec, VolumeType, tierPerformance, volumeProblems }
 /** The `aws` target's settings (`etcd-cluster:aws`), checked before any resource exists. */
 
 export interface AwsSubnet { id: string; zone: string }
-export interface AwsBastion { host: string; port: number; user: string; hostKey: string; securityGroup: string }
 
 export interface AwsTarget {
     kind: "aws";
@@ -31,7 +30,8 @@ export interface AwsTarget {
     clientCidrs: string[];
     clientSecurityGroups: string[];
     adminCidrs: string[];
-    bastion?: AwsBastion;
+    /** Members accept SSH from the bastion's security group (`source`). */
+    bastion?: Bastion;
     /** An existing EC2 key pair whose private key is `sshPrivateKey`; without it the program generates a login key. */
     keyPair?: string;
 }
@@ -39,12 +39,10 @@ export interface AwsTarget {
 export const AWS_KEYS = ["aws"] as const;
 const FIELDS = ["region", "vpcId", "subnets", "ami", "user", "instanceType", "volumeType", "iops", "throughputMBps",
     "dataVolumeGiB", "walVolumeGiB", "kmsKeyId", "clientCidrs", "clientSecurityGroups", "adminCidrs", "bastion", "keyPair"] as const;
-const BASTION_FIELDS = ["host", "port", "user", "hostKey", "securityGroup"] as const;
 export const AWS_DEFAULTS = { volumeType: "gp3", dataVolumeGiB: 64, walVolumeGiB: 32 } as const;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const id = (prefix: string) => new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`);
-const LOGIN = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 export function readAwsTarget(r: ConfigReader, cluster: { nodeCount?: number; tier?: Tier; size?: string }): AwsTarget | undefined {
     const before = r.errors.length;
@@ -95,7 +93,7 @@ export function readAwsTarget(r: ConfigReader, cluster: { nodeCount?: number; ti
 
     const user = aws.user;
     if (user === undefined) need("user", "the image's login user: admin (Debian), ec2-user (Amazon Linux), ubuntu (Ubuntu)");
-    else if (typeof user !== "string" || !LOGIN.test(user)) r.bad(at("user"), user, "expected a login name such as admin, ec2-user or ubuntu");
+    else if (typeof user !== "string" || !LOGIN_NAME.test(user)) r.bad(at("user"), user, "expected a login name such as admin, ec2-user or ubuntu");
 
     const tier = cluster.tier;
     const instanceType = aws.instanceType ?? tier?.aws.instanceType;
@@ -142,18 +140,8 @@ export function readAwsTarget(r: ConfigReader, cluster: { nodeCount?: number; ti
         r.bad(at("kmsKeyId"), kmsKeyId, "expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or key id; leave it unset for the account's default EBS key");
     }
 
-    const cidrs = (field: string, what: string): string[] => {
-        const list = aws[field] ?? [];
-        if (!Array.isArray(list)) { r.bad(at(field), list, "expected a list of CIDR blocks"); return []; }
-        return list.filter((c, i) => {
-            const parsed = parseCidr(c);
-            if (!parsed) { r.bad(at(`${field}[${i}]`), c, "expected a CIDR block such as 10.0.0.0/16 (no host bits set)"); return false; }
-            if (parsed.prefix === 0) { r.bad(at(`${field}[${i}]`), c, `${what} is never opened to the whole internet; allowed: the networks that need it`); return false; }
-            return true;
-        }) as string[];
-    };
-    const clientCidrs = cidrs("clientCidrs", "the client port 2379");
-    const adminCidrs = cidrs("adminCidrs", "SSH");
+    const clientCidrs = readCidrList(r, at("clientCidrs"), aws.clientCidrs, "the client port 2379");
+    const adminCidrs = readCidrList(r, at("adminCidrs"), aws.adminCidrs, "SSH");
     const clientSecurityGroups = (() => {
         const list = aws.clientSecurityGroups ?? [];
         if (!Array.isArray(list)) { r.bad(at("clientSecurityGroups"), list, "expected a list of security group ids"); return []; }
@@ -164,24 +152,9 @@ export function readAwsTarget(r: ConfigReader, cluster: { nodeCount?: number; ti
         }) as string[];
     })();
 
-    let bastion: AwsBastion | undefined;
-    if (aws.bastion !== undefined) {
-        const b = aws.bastion;
-        if (typeof b !== "object" || b === null || Array.isArray(b)) r.bad(at("bastion"), b, "expected { host, hostKey, securityGroup, user?, port? }");
-        else if (r.knownKeys(at("bastion"), b as Record<string, unknown>, BASTION_FIELDS)) {
-            const { host, hostKey, securityGroup, user: bUser = "ec2-user", port = 22 } = b as Record<string, unknown>;
-            const line = canonicalHostKey(hostKey);
-            const portNumber = parsePort(port);
-            let ok = true;
-            if (typeof host !== "string" || !/^[A-Za-z0-9.:-]+$/.test(host)) { r.bad(at("bastion.host"), host ?? null, "expected the bastion's address or DNS name as this machine reaches it"); ok = false; }
-            if (!line) { r.bad(at("bastion.hostKey"), hostKey ?? null, "expected the bastion's SSH public key line (ssh-ed25519 AAAA...), checked on every connection"); ok = false; }
-            if (typeof securityGroup !== "string" || !id("sg").test(securityGroup)) { r.bad(at("bastion.securityGroup"), securityGroup ?? null, "expected the bastion's security group id (sg-...): members accept SSH from it"); ok = false; }
-            if (typeof bUser !== "string" || !LOGIN.test(bUser)) { r.bad(at("bastion.user"), bUser, "expected a login name"); ok = false; }
-            if (portNumber === undefined) { r.bad(at("bastion.port"), port, "expected a port number 1-65535"); ok = false; }
-            if (!r.secretsSet.has("sshPrivateKey")) { r.missing("sshPrivateKey", "the key that logs in to the bastion (aws.bastion); set it with `pulumi config set --secret sshPrivateKey < key`"); ok = false; }
-            if (ok) bastion = { host: host as string, hostKey: line!, securityGroup: securityGroup as string, user: bUser as string, port: portNumber! };
-        }
-    }
+    const bastion = aws.bastion === undefined ? undefined : readBastion(r, at("bastion"), aws.bastion, {
+        field: "securityGroup", valid: (g) => typeof g === "string" && id("sg").test(g), expected: "the bastion's security group id (sg-...)", defaultUser: "ec2-user",
+    });
     if (adminCidrs.length === 0 && aws.bastion === undefined && !r.errors.some((e) => e.includes(`${at("adminCidrs")}`))) {
         r.missing("aws.adminCidrs", "members accept SSH only from admin networks (aws.adminCidrs, e.g. [10.0.0.0/24], where this program runs) or through a bastion (aws.bastion); set one of them");
     }

@@ -18,6 +18,7 @@ export function memberInstance(name: string, target: AwsTarget, args: {
     keyName: pulumi.Input<string>;
     userData: pulumi.Input<string>;
     after: pulumi.Input<pulumi.Resource[]>;
+    instanceProfile?: pulumi.Input<string>;
 }, parent?: pulumi.Resource): aws.ec2.Instance {
     return new aws.ec2.Instance(`${name}-instance`, {
         region: target.region,
@@ -26,6 +27,8 @@ export function memberInstance(name: string, target: AwsTarget, args: {
         keyName: args.keyName,
         primaryNetworkInterface: { networkInterfaceId: args.networkInterface.id },
         userData: args.userData,
+        // Changed in place (the profile is associated with the running instance), never a replacement.
+        iamInstanceProfile: args.instanceProfile,
         // Only IMDSv2 (session tokens): the user data holds the host key.
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
         rootBlockDevice: { encrypted: true, volumeType: "gp3", kmsKeyId: target.kmsKeyId },

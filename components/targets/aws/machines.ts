@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BOOT_DIAL } from "../cloud/boot";
+import { cloudConnection } from "../cloud/connection";
+import { heldChanges } from "../cloud/holdChanges";
 import { machineHostKey } from "../cloud/hostKey";
 import { spreadAcrossZones } from "../cloud/zones";
 import { Machine } from "../machine";
@@ -18,6 +19,8 @@ export interface AwsMachinesArgs {
     sshPrivateKey?: pulumi.Input<string>;
     /** Prefix of shared resources (security group, login key). */
     prefix: string;
+    /** An IAM instance profile for the members (the backup writer's, see components/backup/s3Store.ts). */
+    instanceProfile?: pulumi.Input<string>;
 }
 
 /**
@@ -34,25 +37,20 @@ export function awsMachines(target: AwsTarget, args: AwsMachinesArgs): Machine[]
         const hostKey = machineHostKey(name);
         const data = memberVolume(name, "data", target.data, subnet.zone, target);
         const wal = memberVolume(name, "wal", target.wal, subnet.zone, target);
-        let release: (after: pulumi.Resource[]) => void = () => undefined;
-        const after = new Promise<pulumi.Resource[]>((resolve) => { release = resolve; });
-        const instance = memberInstance(name, target, { networkInterface: eni, keyName: login.keyName, userData: hostKey.userData, after });
+        const { after, holdChangesUntil } = heldChanges();
+        const instance = memberInstance(name, target, { networkInterface: eni, keyName: login.keyName, userData: hostKey.userData, after, instanceProfile: args.instanceProfile });
         const attachments = [attachVolume(name, "data", data, instance, target), attachVolume(name, "wal", wal, instance, target)];
-        const proxy = target.bastion && {
-            host: target.bastion.host, port: target.bastion.port, user: target.bastion.user, hostKey: target.bastion.hostKey,
-            privateKey: args.sshPrivateKey!, ...BOOT_DIAL,
-        };
         return {
             name,
             address: eni.privateIp,
             user: target.user,
-            connection: { host: eni.privateIp, port: 22, user: target.user, privateKey: login.privateKey, hostKey: hostKey.publicKey, ...BOOT_DIAL, ...(proxy ? { proxy } : {}) },
+            connection: cloudConnection({ host: eni.privateIp, user: target.user, privateKey: login.privateKey, hostKey: hostKey.publicKey, bastion: target.bastion, bastionKey: args.sshPrivateKey }),
             // A new instance, or the same one restarted with another type, gets every step again (and is waited for).
             identity: pulumi.interpolate`${instance.id} ${instance.instanceType}`,
             dataDevice: data.id.apply((id) => ebsDevicePath(id, DISKS.data, target.nitro)),
             walDevice: wal.id.apply((id) => ebsDevicePath(id, DISKS.wal, target.nitro)),
             dependsOn: [instance, ...attachments, securityGroup],
-            holdChangesUntil: (previous) => release(previous ? [previous] : []),
+            holdChangesUntil,
         };
     });
 }

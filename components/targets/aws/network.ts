@@ -40,7 +40,7 @@ export function securityGroupRules(target: Pick<AwsTarget, "clientCidrs" | "clie
     if (target.clientCidrs.length) ingress.push(tcp("etcd clients: client networks", CLIENT_PORT, split(target.clientCidrs)));
     if (target.clientSecurityGroups.length) ingress.push(tcp("etcd clients: client security groups", CLIENT_PORT, { securityGroups: target.clientSecurityGroups }));
     if (target.adminCidrs.length) ingress.push(tcp("SSH: admin networks", SSH_PORT, split(target.adminCidrs)));
-    if (target.bastion) ingress.push(tcp("SSH: bastion", SSH_PORT, { securityGroups: [target.bastion.securityGroup] }));
+    if (target.bastion) ingress.push(tcp("SSH: bastion", SSH_PORT, { securityGroups: [target.bastion.source] }));
     const egress: Rule[] = [{ description: "etcd: to members", protocol: "tcp", fromPort: CLIENT_PORT, toPort: PEER_PORT, self: true }];
     if (downloadPort !== undefined) egress.push(tcp("etcd release download", downloadPort, { cidrBlocks: ["0.0.0.0/0"] }));
     return { ingress, egress };
