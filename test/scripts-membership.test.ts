@@ -158,6 +158,17 @@ test("a member whose data is gone is removed and joins again as a new member, ne
     assert.doesNotMatch(host.read("members"), /^a2, /m);
 });
 
+test("a member late to its cluster's bootstrap joins under the identity its peers gave it, never removed as lost", () => {
+    // Its peers bootstrapped without it: etcd lists it by name, but it never published a client URL.
+    const host = stagedHost(4, 3, (m) => [...healthy(3)(m), memberLine(m[3], "a4").replace(m[3].clientUrl, "")], false);
+    const r = apply(host, 3, "new", 60);
+    assert.equal(r.status, 0, r.stderr);
+    const log = host.log();
+    assert.deepEqual(log.filter((l) => /^etcdctl member (remove|add|promote)/.test(l)), [], log.join("\n"));
+    assert.match(host.read("bootstrap-at-start"), /^ETCD_INITIAL_CLUSTER_STATE=existing$/m);
+    assert.match(host.read("members"), /^a4, started, etcd-4, https:\/\/127\.0\.0\.14:2380, https:\/\/127\.0\.0\.14:2379, false$/m);
+});
+
 function reconcile(host: FakeHost, want: number): { status: number; stdout: string; stderr: string } {
     return host.run(renderReconcileScript({ etcdVersion: VERSION, members: host.members.slice(0, want), certificates: releaseDir(NEW), timeoutSeconds: 60 }));
 }

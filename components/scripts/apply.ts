@@ -24,7 +24,8 @@ export interface ApplyOptions {
  * with it. Otherwise:
  * - empty data dir: join the cluster when any configured peer answers (announce this member as a learner, start it
  *   with the actual membership, promote it once it has caught up; a stale entry of this member whose data is gone is
- *   removed first); bootstrap a new cluster only when the survey found none and no peer answers, without waiting
+ *   removed first, but an entry that never started, such as this member's in a bootstrap its peers finished first, is
+ *   joined under its identity); bootstrap a new cluster only when the survey found none and no peer answers, without waiting
  *   (at bootstrap no member can be ready before a quorum runs).
  * - data: restart only when every other member is healthy, after moving leadership away; switch the `current` link
  *   to the staged configuration just before; then wait until the unit is active, etcd answers with the expected
@@ -128,11 +129,13 @@ write_bootstrap() { # state initial-cluster
   mv -f "$tmp" "$bootstrap"
 }
 join_cluster() { # member list
-  local members=$1 line id status entry_name entry_peer announced="" out cluster
+  local members=$1 line id entry_name entry_peer announced="" out cluster
   while IFS= read -r line; do
     [ -n "$line" ] || continue
-    id=$(field 1 <<<"$line"); status=$(field 2 <<<"$line"); entry_name=$(field 3 <<<"$line"); entry_peer=$(field 4 <<<"$line")
-    if [ "$entry_peer" = "$peer_url" ] && [ "$status" = unstarted ]; then announced=$id; continue; fi
+    id=$(field 1 <<<"$line"); entry_name=$(field 3 <<<"$line"); entry_peer=$(field 4 <<<"$line")
+    # No client URLs: this member never started (announced by member add, or listed in the initial cluster of a
+    # bootstrap that its peers finished first). As etcd itself judges it, it joins under the identity it was given.
+    if [ "$entry_peer" = "$peer_url" ] && [ -z "$(field 5 <<<"$line")" ]; then announced=$id; continue; fi
     if [ "$entry_peer" != "$peer_url" ] && ctl "$(field 5 <<<"$line")" endpoint health >/dev/null 2>&1; then
       fail "the name $name is taken by a running member at $entry_peer; remove that member (take it out of the configuration, run pulumi up) before giving its name to this host"
     fi
