@@ -11,7 +11,7 @@ import { remoteCommand } from "./scripts/remote";
  * the guards must see that data to judge the member as existing, not fresh. Safe that early: it formats only blank
  * devices and refuses to mount one that is mounted or recorded elsewhere (a changed dataDir/walDir).
  */
-export function diskSteps(machines: Machine[], config: ClusterConfig, parent: pulumi.Resource): (command.remote.Command | undefined)[] {
+export function diskSteps(machines: Machine[], config: Pick<ClusterConfig, "dataDir" | "walDir">, parent: pulumi.Resource): (command.remote.Command | undefined)[] {
     return machines.map((machine) => {
         const devices = [machine.dataDevice, machine.walDevice];
         if (devices.every((d) => d === undefined)) return undefined;
@@ -25,6 +25,10 @@ export function diskSteps(machines: Machine[], config: ClusterConfig, parent: pu
                 ],
             }), { user: machine.user, label: `prepare disks of ${machine.name}` })),
             triggers: [machine.identity],
-        }, { parent, dependsOn: machine.dependsOn });
+        }, {
+            parent, dependsOn: machine.dependsOn,
+            // Until day two this step was a child of its member: same state, so existing stacks see no create/delete.
+            aliases: [{ parent: pulumi.createUrn(machine.name, "etcd-cluster:member:Member", parent) }],
+        });
     });
 }
