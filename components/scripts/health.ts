@@ -56,10 +56,11 @@ cluster_problems_without() { # name of a member left out (one about to restart, 
     printf '%s\\n' "$problems_seen"
     return 1
   fi
-  eps=$(awk -F', ' -v skip="$skip" '$2 == "started" && $3 != skip { print $5 }' <<<"$members" | paste -sd, -)
-  # A voting member that never started counts towards the quorum without serving it (learners do not count).
-  pending=$(awk -F', ' '$2 == "unstarted" && $6 == "false" { print $4 }' <<<"$members" | paste -sd, -)
-  if [ -n "$pending" ]; then problems+="voting members announced but never started: $pending; "; fi
+  eps=$(awk -F', ' -v skip="$skip" '$2 == "started" && $5 != "" && $3 != skip { print $5 }' <<<"$members" | paste -sd, -)
+  # A voting member that never started (no client URL published: announced, or named in the initial cluster of a
+  # bootstrap) counts towards the quorum without serving it (learners do not count).
+  pending=$(awk -F', ' '$5 == "" && $6 == "false" { print $4 }' <<<"$members" | paste -sd, -)
+  if [ -n "$pending" ]; then problems+="voting members that never started: $pending; "; fi
   if [ -z "$eps" ]; then
     # A single-member cluster: no other member to judge.
     if [ -n "$skip" ] && [ -z "$problems" ] && [ "$(grep -c . <<<"$members")" -eq 1 ]; then problems_seen=""; return 0; fi
