@@ -48,7 +48,8 @@ case "$verb" in
     path=$arg
     if [ "$arg" = latest ]; then
       # Names start with their UTC time: the newest complete snapshot of any cluster token and tier of this stack.
-      newest=$(find "$root/$stack" -mindepth 3 -maxdepth 3 -name '*-rev*.db.sha256' -printf '%f %P\\n' 2>/dev/null | sort | tail -n1 | cut -d' ' -f2)
+      [ -d "$root/$stack" ] || refuse "no complete snapshot of stack $stack in the store"
+      newest=$(find "$root/$stack" -mindepth 3 -maxdepth 3 -name '*-rev*.db.sha256' -printf '%f %P\\n' | sort | tail -n1 | cut -d' ' -f2)
       [ -n "$newest" ] || refuse "no complete snapshot of stack $stack in the store"
       path="$stack/\${newest%.sha256}"
     fi
