@@ -11,6 +11,7 @@ import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { restoreKey } from "../components/config/restore";
 import { BUMP_REVISION } from "../components/scripts/restore";
 import { ClusterInfo, deploy, forgetDeployments } from "./lab/deploy";
 import { ok as okOn, ssh as sshOn, sshTry as sshTryOn } from "./lab/e2e-support";
@@ -162,48 +163,56 @@ test("a backup that cannot reach its store fails the unit and the metric, and th
     assert.deepEqual(again, [0, 0, 0], "with the store back, the next run succeeds on every member");
 });
 
-/** Runs the backup service on every member now (the leader takes it) and returns the new backup's path in the store. */
-function backupNow(): string {
+/** Runs the backup service on every member now (the leader takes it): the new backup's path in the store and its SHA-256. */
+function backupNow(): { path: string; sha256: string } {
     const record = () => info.members.map((m) => sshTry(m.address, "cat /var/lib/etcd-cluster/backup/last-success").stdout.trim());
     const before = record();
     for (const m of info.members) ssh(m.address, "systemctl start etcd-backup.service");
     const fresh = record().filter((line, i) => line && line !== before[i]);
     assert.equal(fresh.length, 1, `exactly one member took the backup: ${fresh.join(" | ")}`);
-    return fresh[0].split(" ")[1];
+    const [, backup, , sha] = /^\S+ (\S+) revision=(\d+) sha256=([0-9a-f]{64})$/.exec(fresh[0])!;
+    return { path: backup, sha256: sha };
 }
 
 const keysUnder = (prefix: string) => okOn(info, ["get", prefix, "--prefix", "--keys-only"]).split("\n").filter(Boolean);
 /** Per member: etcd's process, what its data and WAL dirs hold, and the restore it records. */
 const hostsState = () => info.members.map((m) => ssh(m.address, "systemctl show -p MainPID --value etcd.service; ls /var/lib/etcd /var/lib/etcd-wal; cat /var/lib/etcd-cluster/restored 2>/dev/null || true"));
 
-test("restoreFrom store:<path> restores exactly the keys written before that backup; a tampered stored snapshot is refused with nothing changed", { skip }, async () => {
+test("restoreFrom store:latest restores exactly the keys written before the newest backup, read with a key of its own; a tampered stored snapshot is refused with nothing changed; removing restoreFrom revokes the key", { skip }, async () => {
     // Scheduled runs would prune (two kept) the backups this test restores from: from here backups are taken by hand.
     for (const m of info.members) ssh(m.address, "systemctl stop etcd-backup.timer");
     const before = Array.from({ length: 8 }, (_, i) => `e2e/store-restore/before-${i}`);
     for (const key of before) okOn(info, ["put", key, "kept"]);
     const snapshot = backupNow();
-    const snapshotRevision = Number(/-rev(\d+)\.db$/.exec(snapshot)![1]);
+    const snapshotRevision = Number(/-rev(\d+)\.db$/.exec(snapshot.path)![1]);
     for (let i = 0; i < 4; i++) okOn(info, ["put", `e2e/store-restore/after-${i}`, "lost"]);
-    log(`restoring store:${snapshot} over the running cluster`);
-    const restored = await deploy(lab, { dir: DIR, log: () => undefined, extraConfig: { backup: backupConfig, restoreFrom: `store:${snapshot}` } });
+    log(`restoring store:latest (${snapshot.path}) over the running cluster`);
+    const restored = await deploy(lab, { dir: DIR, log: () => undefined, extraConfig: { backup: backupConfig, restoreFrom: "store:latest" } });
     info = restored.info;
     log(`restored from the store in ${restored.seconds.toFixed(1)} s`);
     assert.deepEqual(keysUnder("e2e/store-restore/"), before, "exactly the keys written before the backup");
     const revision = Math.max(...(JSON.parse(okOn(info, ["endpoint", "status", "-w", "json"])) as Array<{ Status: { header: { revision: number } } }>).map((s) => s.Status.header.revision));
     assert.ok(revision > snapshotRevision + BUMP_REVISION, `revision ${revision} is past the snapshot's ${snapshotRevision} + ${BUMP_REVISION}`);
     for (const m of info.members) {
-        assert.doesNotMatch(ssh(m.address, "ls /var/tmp; ls -A /etc/etcd/backup"), /credentials|id_restore|PRIVATE/, `${m.name} keeps no read credentials`);
+        assert.equal(ssh(m.address, "cat /var/lib/etcd-cluster/restored"), restoreKey(snapshot.sha256, ""), `${m.name} restored the newest backup (its SHA-256 names the restore)`);
+        assert.equal(ssh(m.address, "grep -rlse 'PRIVATE KEY' /tmp /var/tmp || true"), "", `${m.name} keeps no read key after the steps`);
     }
+    const readerLine = () => ssh(store.address, "grep -F ' etcd-cluster-restore:lab' /var/lib/etcd-backup/.ssh/authorized_keys || true");
+    assert.match(readerLine(), /^restrict,command="\/usr\/local\/lib\/etcd-cluster\/backup-send lab" ecdsa-sha2-nistp256 \S+ etcd-cluster-restore:lab$/);
 
     // Altered in the store after its checksum was written: the members refuse it before etcd or its data is touched.
     okOn(info, ["put", "e2e/store-restore/written-since", "kept"]);
     const tampered = backupNow();
-    ssh(store.address, `f=${STORE_DIR}/${tampered}; printf tampered | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc status=none`);
+    ssh(store.address, `f=${STORE_DIR}/${tampered.path}; printf tampered | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc status=none`);
     const state = hostsState();
-    await assert.rejects(deploy(lab, { dir: DIR, log: () => undefined, extraConfig: { backup: backupConfig, restoreFrom: `store:${tampered}` } }), (e: Error) => {
+    await assert.rejects(deploy(lab, { dir: DIR, log: () => undefined, extraConfig: { backup: backupConfig, restoreFrom: `store:${tampered.path}` } }), (e: Error) => {
         assert.match(e.message, /etcd-cluster:restoreFrom: store:\S+ arrived with SHA-256 [0-9a-f]{64}, but the store's checksum file says [0-9a-f]{64}: the stored snapshot is corrupted or was altered\. Nothing was changed/);
         return true;
     });
     assert.deepEqual(hostsState(), state, "same etcd processes, same data dirs, same recorded restore");
     assert.deepEqual(keysUnder("e2e/store-restore/"), [...before, "e2e/store-restore/written-since"].sort());
+
+    const revoked = await deploy(lab, { dir: DIR, log: () => undefined, extraConfig: { backup: backupConfig } });
+    assert.deepEqual(hostsState(), state, "removing restoreFrom changes nothing on the members");
+    assert.equal(readerLine(), "", `the restore key is no longer authorized (${revoked.changes.join(", ")})`);
 });

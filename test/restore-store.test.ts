@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -251,4 +251,55 @@ test("gcp: a reader service account that may only view the stack's bucket, with 
     const resolve = named(run, "etcd-restore-resolve");
     assert.match(String(resolve.inputs.create), /bucket_url='https:\/\/storage\.googleapis\.com\/etcd-dev-backups-20261123'/);
     assert.match(String(resolve.inputs.create), /aws-sigv4 = "aws:amz:auto:s3"/);
+});
+
+const moto = spawnSync("moto_server", ["--help"]).status === 0 ? false : "needs moto_server (Python package moto), a local S3 stand-in";
+
+test("S3 read against a local S3 stand-in (moto): store:latest names the newest complete backup of the stack, a member fetches it, an altered one is refused", { skip: moto }, async () => {
+    const port = 46000 + (process.pid % 1000);
+    const server = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    try {
+        const base = `http://127.0.0.1:${port}`;
+        const deadline = Date.now() + 90_000; // moto imports every service it emulates: slow to start on a busy machine
+        while (spawnSync("curl", ["-fsS", "-o", "/dev/null", `${base}/moto-api/`]).status !== 0) {
+            assert.ok(Date.now() < deadline, "moto_server did not come up");
+            await new Promise((r) => setTimeout(r, 300));
+        }
+        const bucket = `${base}/etcd-backups-y`;
+        // Uploaded as the backup does (a signed PUT of a file): moto does not serve objects put otherwise.
+        const put = (key: string, body: string) => {
+            const file = path.join(tmp, "upload");
+            fs.writeFileSync(file, body);
+            const r = spawnSync("curl", ["-fsS", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "AKIDEXAMPLE:secretexample", "-H", `x-amz-content-sha256: ${sha256(body)}`, "-T", file, `${bucket}/${key}`]);
+            assert.equal(r.status, 0, `${key}: ${r.stderr}`);
+        };
+        assert.equal(spawnSync("curl", ["-fsS", "-X", "PUT", bucket]).status, 0);
+        const newest = `dev/etcd-cluster-dev-fedcba9876543210/daily/20261124T000000Z-rev50.db`;
+        for (const [key, body] of Object.entries({
+            ...stored(PATH, "snapshot 42"),
+            ...stored(newest, "snapshot 50"),
+            [`dev/${TOKEN}/hourly/20261125T000000Z-rev60.db`]: "incomplete",
+            ...stored("prod/etcd-cluster-prod-1/hourly/20271123T000000Z-rev9.db", "prod"),
+        })) put(key, body);
+        const storeRead = bucketStoreRead({ bucketUrl: bucket, region: "us-east-1", stack: "dev" });
+        const resolve = spawnSync("bash", ["-c", renderRestoreResolveScript({ snapshot: "latest", id: "", storeRead, storeDescription: bucket })], { encoding: "utf8", input: "AKIDEXAMPLE secretexample\n" });
+        assert.equal(resolve.status, 0, resolve.stderr);
+        assert.deepEqual(parseResolvedSnapshot(resolve.stdout), { path: newest, sha256: sha256("snapshot 50") });
+
+        const fetch = (scratch: string) => {
+            const paths = { marker: path.join(scratch, "restored"), dir: path.join(scratch, "restore"), uploadDir: scratch };
+            const script = renderRestoreFetchScript({ memberName: "etcd-1", snapshotSha256: sha256("snapshot 50"), key: restoreKey(sha256("snapshot 50"), ""), storePath: newest, storeRead, paths });
+            return { ...spawnSync("bash", ["-c", script], { encoding: "utf8", input: "AKIDEXAMPLE secretexample\n" }), upload: uploadedSnapshotPath(sha256("snapshot 50"), paths) };
+        };
+        const good = fetch(fs.mkdtempSync(path.join(tmp, "s3-member-")));
+        assert.equal(good.status, 0, good.stderr);
+        assert.equal(fs.readFileSync(good.upload, "utf8"), "snapshot 50");
+        put(newest, "snapshot 5X");
+        const altered = fetch(fs.mkdtempSync(path.join(tmp, "s3-member-")));
+        assert.notEqual(altered.status, 0);
+        assert.match(altered.stderr, /arrived with SHA-256 [0-9a-f]{64}, but the store's checksum file says [0-9a-f]{64}: the stored snapshot is corrupted or was altered/);
+        assert.equal(fs.existsSync(altered.upload), false);
+    } finally {
+        server.kill();
+    }
 });
