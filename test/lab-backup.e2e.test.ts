@@ -178,7 +178,7 @@ const keysUnder = (prefix: string) => okOn(info, ["get", prefix, "--prefix", "--
 /** Per member: etcd's process, what its data and WAL dirs hold, and the restore it records. */
 const hostsState = () => info.members.map((m) => ssh(m.address, "systemctl show -p MainPID --value etcd.service; ls /var/lib/etcd /var/lib/etcd-wal; cat /var/lib/etcd-cluster/restored 2>/dev/null || true"));
 
-test("restoreFrom store:latest restores exactly the keys written before the newest backup, read with a key of its own; a tampered stored snapshot is refused with nothing changed; removing restoreFrom revokes the key", { skip }, async () => {
+test("restoreFrom store:latest restores exactly the keys written before the newest backup, once, read with a key of its own; a tampered stored snapshot is refused with nothing changed; removing restoreFrom revokes the key", { skip }, async () => {
     // Scheduled runs would prune (two kept) the backups this test restores from: from here backups are taken by hand.
     for (const m of info.members) ssh(m.address, "systemctl stop etcd-backup.timer");
     const before = Array.from({ length: 8 }, (_, i) => `e2e/store-restore/before-${i}`);
@@ -200,9 +200,15 @@ test("restoreFrom store:latest restores exactly the keys written before the newe
     const readerLine = () => ssh(store.address, "grep -F ' etcd-cluster-restore:lab' /var/lib/etcd-backup/.ssh/authorized_keys || true");
     assert.match(readerLine(), /^restrict,command="\/usr\/local\/lib\/etcd-cluster\/backup-send lab" ecdsa-sha2-nistp256 \S+ etcd-cluster-restore:lab$/);
 
-    // Altered in the store after its checksum was written: the members refuse it before etcd or its data is touched.
+    // A newer backup does not make the same restoreFrom restore again: latest was resolved once.
     okOn(info, ["put", "e2e/store-restore/written-since", "kept"]);
     const tampered = backupNow();
+    const pids = hostsState();
+    const again = await deploy(lab, { dir: DIR, log: () => undefined, extraConfig: { backup: backupConfig, restoreFrom: "store:latest" } });
+    assert.deepEqual(again.changes, [], "the same restoreFrom again: no step runs");
+    assert.deepEqual(hostsState(), pids, "no etcd process restarted, no data moved");
+
+    // Altered in the store after its checksum was written: the members refuse it before etcd or its data is touched.
     ssh(store.address, `f=${STORE_DIR}/${tampered.path}; printf tampered | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc status=none`);
     const state = hostsState();
     await assert.rejects(deploy(lab, { dir: DIR, log: () => undefined, extraConfig: { backup: backupConfig, restoreFrom: `store:${tampered.path}` } }), (e: Error) => {

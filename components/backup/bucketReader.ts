@@ -76,7 +76,8 @@ stack=${shq(o.stack)}
 bucket_get() { # curl arguments: a signed GET of the bucket
   local ak sk
   read -r ak sk < "$work/credentials"
-  curl -fsS --retry 3 --max-time 3600 --config - "$@" <<EOF_CURL
+  # Every error is retried: a just-made access key takes seconds to be accepted everywhere (IAM is eventually consistent).
+  curl -fsS --retry 5 --retry-delay 4 --retry-all-errors --max-time 3600 --config - "$@" <<EOF_CURL
 aws-sigv4 = "aws:amz:${o.region}:s3"
 user = "$ak:$sk"
 header = "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
