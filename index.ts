@@ -10,6 +10,7 @@ import { downloadPort } from "./components/targets/cloud/downloads";
 import { gcsMemberStore, hostMemberStore, MemberStore, s3MemberStore } from "./components/backup/memberStore";
 import { gcsStore } from "./components/backup/gcsStore";
 import { s3Store } from "./components/backup/s3Store";
+import { gcsStoreReader, hostStoreReader, s3StoreReader, StoreReader } from "./components/backup/storeReader";
 
 // Validation throws before any resource is registered.
 const { config, target, backup, sshPrivateKey } = loadStackConfig();
@@ -44,11 +45,25 @@ function backupStore(): MemberStore {
     }
 }
 
+const store = backup && backupStore();
+
+// A restore from the store reads with rights of its own, made only while restoreFrom names a store snapshot: the
+// members' backup credentials stay write-only.
+function restoreReader(): StoreReader | undefined {
+    if (config.restore?.kind !== "store" || !backup || !store) return undefined;
+    switch (target.kind) {
+        case "hosts": return hostStoreReader("etcd", backup, stack, sshPrivateKey!, store.ready);
+        case "aws": return s3StoreReader(`etcd-${stack}`, s3!, stack, target.region, target.kmsKeyId !== undefined);
+        case "gcp": return gcsStoreReader(`etcd-${stack}`, gcs!, stack, target.project);
+    }
+}
+
 // The clock picks the certificate renewal generation (components/renewal.ts): a preview differs only from the day
 // certificates are due, which the certificatesRenewAfter output announces.
 const cluster = new EtcdCluster("etcd", {
     config, machines: machines(), stack, now: Date.now(),
-    backup: backup && { settings: backup, store: backupStore() },
+    backup: backup && store && { settings: backup, store },
+    restoreReader: restoreReader(),
 });
 
 export const memberNames = cluster.memberNames;

@@ -6,6 +6,7 @@ import * as tls from "@pulumi/tls";
 import { BACKUP, BACKUP_METRICS } from "./backup/layout";
 import { memberBackups } from "./backup/memberBackups";
 import { MemberStore } from "./backup/memberStore";
+import { StoreReader } from "./backup/storeReader";
 import { BackupSettings, maxBackupAgeSeconds } from "./backup/settings";
 import { clientCertificateSpec } from "./certificates";
 import { ADMIN_USER, authPlan, ClientSpec, gatewayPassword } from "./clients";
@@ -38,6 +39,8 @@ export interface EtcdClusterArgs {
     now: number;
     /** Scheduled backups, and the store the target provides for them. */
     backup?: { settings: BackupSettings; store: MemberStore };
+    /** With `restoreFrom` naming a store snapshot: the restore's read-only way into the backup store. */
+    restoreReader?: StoreReader;
 }
 
 /** The `backup` stack output: where backups go, on what schedule, and where to read the last success. */
@@ -167,6 +170,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // A restore replaces the data of whatever cluster the members run; users and roles are set up on the result.
         const restored = config.restore && restoreSteps(name, {
             config, restore: config.restore, machines, plans, token, gateHost, after: [reconcile], timeoutSeconds: GATE_TIMEOUT_SECONDS,
+            reader: args.restoreReader,
         }, this);
         const auth = new command.remote.Command(`${name}-auth`, {
             connection: gateHost.connection,

@@ -34,9 +34,10 @@ test("restoreFrom names a local snapshot; the restore is keyed by its SHA-256 an
     snapshotFile("plain.db");
     const plain = read({ restoreFrom: "plain.db" });
     assert.deepEqual(plain.errors, []);
-    assert.deepEqual(plain.restore, { path: path.join(tmp, "plain.db"), sha256: SHA, id: "", key: KEY });
+    assert.deepEqual(plain.restore, { kind: "file", path: path.join(tmp, "plain.db"), sha256: SHA, id: "", key: KEY });
     const again = read({ restoreFrom: "plain.db", restoreId: "2026-11-23" });
-    assert.notEqual(again.restore!.key, KEY, "a new restoreId restores the same snapshot again");
+    assert.equal(again.restore?.kind, "file");
+    assert.notEqual(again.restore.key, KEY, "a new restoreId restores the same snapshot again");
     assert.deepEqual(read({}), { restore: undefined, errors: [] });
 });
 

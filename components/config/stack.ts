@@ -5,6 +5,7 @@ import { clientNameProblems } from "../clients";
 import { BackupSettings, readBackup } from "../backup/settings";
 import { CLUSTER_DEFAULTS, CLUSTER_KEYS, ClusterConfig, ClusterReadOptions, readClusterConfig } from "./etcd";
 import { ConfigReader, PROJECT, RawConfig } from "./reader";
+import { STORE_PREFIX, storeSnapshotStack } from "./restore";
 
 /** The whole stack configuration: the cluster's settings plus the target section, checked before any resource. */
 
@@ -14,7 +15,7 @@ export const SECRET_KEYS = ["sshPrivateKey"] as const;
 
 export interface ValidationResult { config?: ClusterConfig; target?: TargetConfig; backup?: BackupSettings; errors: string[]; warnings: string[] }
 
-export function validateConfig(raw: RawConfig, opts: ClusterReadOptions & { sshKeySet: boolean }): ValidationResult {
+export function validateConfig(raw: RawConfig, opts: ClusterReadOptions & { sshKeySet: boolean; stack?: string }): ValidationResult {
     const r = new ConfigReader(raw, new Set(opts.sshKeySet ? ["sshPrivateKey"] : []));
     const config = readClusterConfig(r, opts);
     // The target checks its machine count against nodeCount even when another cluster key is wrong.
@@ -28,6 +29,16 @@ export function validateConfig(raw: RawConfig, opts: ClusterReadOptions & { sshK
     if (config?.healthGateMember && target && !memberNames(target, config.nodeCount).includes(config.healthGateMember)) {
         r.bad("healthGateMember", config.healthGateMember, `expected the name of a member (${memberNames(target, config.nodeCount).join(", ")})`);
     }
+    const restore = config?.restore;
+    if (restore?.kind === "store") {
+        const from = `${STORE_PREFIX}${restore.snapshot}`;
+        const owner = storeSnapshotStack(restore.snapshot);
+        if (!backup && !r.errors.some((e) => e.startsWith(`${PROJECT}:backup`))) {
+            r.bad("restoreFrom", from, `a snapshot in the backup store needs ${PROJECT}:backup set (the store it reads from, as the backups were written); or give the path of a local snapshot file`);
+        } else if (owner !== undefined && opts.stack !== undefined && owner !== opts.stack) {
+            r.bad("restoreFrom", from, `it is a backup of stack ${owner}; a restore reads only this stack's (${opts.stack}) backups: store:latest or store:${opts.stack}/...; for another stack's snapshot fetch it with your own access to the store and give its local path`);
+        }
+    }
     if (r.errors.length) return { errors: r.errors, warnings: r.warnings };
     return { config, target, backup, errors: r.errors, warnings: r.warnings };
 }
@@ -38,7 +49,7 @@ export function loadStackConfig(): { config: ClusterConfig; target: TargetConfig
     const raw: RawConfig = {};
     for (const key of CONFIG_KEYS) raw[key] = cfg.get(key);
     const sshPrivateKey = cfg.getSecret("sshPrivateKey");
-    const result = validateConfig(raw, { sshKeySet: sshPrivateKey !== undefined });
+    const result = validateConfig(raw, { sshKeySet: sshPrivateKey !== undefined, stack: pulumi.getStack() });
     for (const w of result.warnings) pulumi.log.warn(w);
     if (!result.config || !result.target) {
         throw new pulumi.RunError(`invalid stack configuration (${result.errors.length} problem${result.errors.length > 1 ? "s" : ""}):\n  - ${result.errors.join("\n  - ")}`);

@@ -73,6 +73,88 @@ if [ "$(cat "$marker" 2>/dev/null || true)" = "$key" ]; then
 fi`;
 }
 
+/** The line a resolve step ends with: the snapshot it chose and the SHA-256 the store's checksum file gives. */
+export function parseResolvedSnapshot(stdout: string): { path: string; sha256: string } | undefined {
+    const m = /^snapshot (\S+) ([0-9a-f]{64})$/.exec(stdout.trim().split("\n").pop() ?? "");
+    return m ? { path: m[1], sha256: m[2] } : undefined;
+}
+
+/** The start of a step that reads the backup store: the read credentials from standard input into a private scratch dir. */
+function storeReading(storeRead: string): string {
+    return `work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The store's read credentials arrive on standard input and live only as long as this step.
+( umask 077 && cat > "$work/credentials" )
+[ -s "$work/credentials" ] || { echo "etcd-cluster: no store credentials on standard input" >&2; exit 1; }
+${storeRead}`;
+}
+
+export interface RestoreResolveOptions {
+    /** `latest` or a snapshot path in the store. */
+    snapshot: string;
+    id: string;
+    /** Bash defining store_resolve and store_get (components/backup/storeReader.ts). */
+    storeRead: string;
+    storeDescription: string;
+}
+
+/**
+ * Says which snapshot of the store the restore takes, with the SHA-256 its checksum file holds; reads nothing else.
+ * Runs once per request and restoreId: `latest` is resolved then, and stays what it was on later runs.
+ */
+export function renderRestoreResolveScript(o: RestoreResolveOptions): string {
+    return `set -euo pipefail
+# Which snapshot store:${o.snapshot} is, in ${o.storeDescription} (restoreId '${o.id}').
+${storeReading(o.storeRead)}
+fail() { printf 'etcd-cluster:restoreFrom: store:%s: %s\n' ${shq(o.snapshot)} "$*" >&2; exit 1; }
+out=$(store_resolve ${shq(o.snapshot)} 2>&1) || fail "the store ${o.storeDescription} does not give it: $(tr '\n' ' ' <<<"$out"). Nothing was changed"
+line=$(grep -E '^snapshot [^ ]+ [0-9a-f]{64}$' <<<"$out" | tail -n1 || true)
+[ -n "$line" ] || fail "the store answered '$(tr '\n' ' ' <<<"$out")', not a snapshot and its SHA-256. Nothing was changed"
+echo "$line"
+`;
+}
+
+export interface RestoreFetchOptions extends Omit<RestoreStepOptions, "etcdutl"> {
+    /** The snapshot's path in the store, as resolved. */
+    storePath: string;
+    storeRead: string;
+}
+
+/**
+ * Fetches the resolved snapshot from the store to where the check step reads an uploaded one, and refuses it unless
+ * its SHA-256 is the one the store's checksum file gave: a snapshot altered or damaged in the store or on the way
+ * never gets further. Changes nothing of etcd's.
+ */
+export function renderRestoreFetchScript(o: RestoreFetchOptions): string {
+    const p = o.paths ?? RESTORE_PATHS;
+    return `set -euo pipefail
+# Fetch snapshot ${o.storePath} (${o.snapshotSha256}) from the backup store to etcd member ${o.memberName} (restore ${o.key}).
+name=${shq(o.memberName)}
+key=${shq(o.key)}
+sha=${shq(o.snapshotSha256)}
+fail() { printf 'etcd-cluster: restore on %s: %s\\n' "$name" "$*" >&2; exit 1; }
+if [ "$(cat ${shq(p.marker)} 2>/dev/null || true)" = "$key" ]; then
+  echo "$name: holds the data of restore $key already; nothing to fetch"
+  exit 0
+fi
+upload=${shq(uploadedSnapshotPath(o.snapshotSha256, p))}
+if [ -f "$upload" ] && [ "$(sha256sum "$upload" | cut -d' ' -f1)" = "$sha" ]; then
+  echo "$name: snapshot $sha is here already"
+  exit 0
+fi
+${storeReading(o.storeRead)}
+incoming=$(mktemp "$upload.XXXXXX")
+trap 'rm -rf "$work" "$incoming"' EXIT
+store_get ${shq(o.storePath)} "$incoming" || fail "etcd-cluster:restoreFrom: fetching ${o.storePath} from the backup store failed. Nothing was changed; run pulumi up again"
+actual=$(sha256sum "$incoming" | cut -d' ' -f1)
+if [ "$actual" != "$sha" ]; then
+  fail "etcd-cluster:restoreFrom: store:${o.storePath} arrived with SHA-256 $actual, but the store's checksum file says $sha: the stored snapshot is corrupted or was altered. Nothing was changed; restore another snapshot"
+fi
+mv -f "$incoming" "$upload"
+echo "$name: fetched ${o.storePath} ($sha) from the backup store"
+`;
+}
+
 /** Checks the snapshot on one member and keeps a private copy; changes nothing of etcd's. */
 export function renderRestoreCheckScript(o: RestoreStepOptions): string {
     const p = o.paths ?? RESTORE_PATHS;

@@ -9,6 +9,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+/** What a mocked resolve step prints after `snapshot `: test/restore.test.ts expects it. */
+const RESOLVED_SNAPSHOT = `dev/etcd-cluster-dev-0123456789abcdef/hourly/20261123T180000Z-rev42.db ${"5".repeat(64)}`;
 
 interface Recorded { type: string; name: string; inputs: unknown; secretInputs: string[]; started: number; finished: number }
 const resources: Recorded[] = [];
@@ -45,8 +47,9 @@ function fakeState(type: string, name: string): Record<string, unknown> {
             return { certPem: `-----BEGIN CERTIFICATE-----\nFAKE CERT ${name}\n-----END CERTIFICATE-----\n`, validityEndTime: "2027-11-23T18:00:00Z" };
         case "tls:index/certRequest:CertRequest":
             return { certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` };
+        // A restore's resolve step names the snapshot it chose and the SHA-256 of the store's checksum file.
         case "command:remote:Command":
-            return { stdout: `ran ${name}`, stderr: "" };
+            return { stdout: name.endsWith("-restore-resolve") ? `snapshot ${RESOLVED_SNAPSHOT}\n` : `ran ${name}`, stderr: "" };
         // A cloud machine's address exists only once its interface does: 10.1.0.1N for member N.
         case "aws:ec2/networkInterface:NetworkInterface":
             return { privateIp: `10.1.0.${10 + Number(/(\d+)/.exec(name)?.[1] ?? 0)}` };
