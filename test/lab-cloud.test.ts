@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { awsProviders, ec2DiskDevice, ec2Hostname } from "./lab/cloud-aws";
-import { interfaceRuleset } from "./lab/cloud-machine";
+import { interfaceRuleset } from "./lab/cloud-aws-firewall";
 import { emptyAccount } from "./lab/cloud-store";
 
 test("an EBS volume appears as an NVMe device linked by volume id on Nitro types, as xvd<letter> on Xen types", () => {
@@ -22,7 +22,7 @@ test("an interface's firewall admits its group's members for `self` and another 
         egress: [{ protocol: "tcp", fromPort: 2379, toPort: 2380, self: true }],
     };
     account.firewalls["sg-clients"] = { id: "sg-clients", network: "vpc-1", ingress: [], egress: [] };
-    const nic = (id: string, address: string, firewalls: string[]) => (account.interfaces[id] = { id, subnet: "subnet-1", address, host: id, firewalls });
+    const nic = (id: string, address: string, firewalls: string[]) => (account.interfaces[id] = { cloud: "ec2", id, subnet: "subnet-1", address, host: id, firewalls });
     const member = nic("eni-1", "10.88.3.11", ["sg-members"]);
     nic("eni-2", "10.88.3.12", ["sg-members"]);
     nic("eni-3", "10.88.3.13", ["sg-clients"]);
