@@ -16,7 +16,7 @@
 
 import { createHash } from "node:crypto";
 import { interfaceRuleset } from "./cloud-aws-firewall";
-import { CloudInstance, CloudStore, cloudId } from "./cloud-store";
+import { CloudInstance, CloudStore, cloudId, labCloud } from "./cloud-store";
 import {
     DeviceOf, GuestDevice, attachDisk, attachedTo, closeInterface, createDisk, detachDisk, freeAddress, openInterface, removeDisk, resizeDisk,
     startInstance, stopInstance, syncFirewalls, terminateInstance,
@@ -53,11 +53,7 @@ const replacedBy = (keys: string[]) => (changed: string[]) => changed.some((k) =
 const hex = (text: string, digits: number) => createHash("sha256").update(text).digest("hex").slice(0, digits);
 const log = (line: string) => process.stderr.write(`  lab ec2: ${line}\n`);
 
-let shared: CloudStore | undefined;
-function store(): CloudStore {
-    shared ??= new CloudStore();
-    return shared;
-}
+const store = labCloud;
 
 const sync = (s: CloudStore) => syncFirewalls(s.account, "ec2", (nic) => interfaceRuleset(s.account, nic));
 

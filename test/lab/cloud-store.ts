@@ -11,6 +11,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { labDir } from "./lab-id";
 
+/** `zone`: an EC2 subnet's availability zone, or the region of a Compute Engine subnetwork (which spans its zones). */
 export interface CloudSubnet { id: string; zone: string; network: string }
 
 /** An EC2 security group: allow rules only, on ingress and egress; `self` means the members of this group. */
@@ -64,7 +65,8 @@ export interface CloudInstance {
     zone: string;
     image: string;
     machineType: string;
-    /** Compute Engine: its network tags, which firewall rules select it by. */
+    /** Compute Engine: its name and network tags (firewall rules select instances by tag). */
+    name?: string;
     tags?: string[];
     state: "running" | "stopped";
     /** nspawn's PID while running. */
@@ -75,6 +77,8 @@ export interface CloudAccount {
     networks: string[];
     subnets: CloudSubnet[];
     images: string[];
+    /** Compute Engine zones (EC2's are its subnets'). */
+    zones: string[];
     keyPairs: Record<string, string>;
     firewalls: Record<string, CloudFirewall>;
     gceFirewalls: Record<string, GceFirewall>;
@@ -88,7 +92,7 @@ export function cloudFile(dir: string = labDir()): string {
 }
 
 export function emptyAccount(): CloudAccount {
-    return { networks: [], subnets: [], images: [], keyPairs: {}, firewalls: {}, gceFirewalls: {}, interfaces: {}, disks: {}, instances: {} };
+    return { networks: [], subnets: [], images: [], zones: [], keyPairs: {}, firewalls: {}, gceFirewalls: {}, interfaces: {}, disks: {}, instances: {} };
 }
 
 export function readAccount(file: string = cloudFile()): CloudAccount {
@@ -130,4 +134,12 @@ export class CloudStore {
         if (!item) throw new Error(`${kind.slice(0, -1)} ${id} does not exist in the lab's cloud`);
         return item as CloudAccount[K][string];
     }
+}
+
+let shared: CloudStore | undefined;
+
+/** The lab's account as every cloud stand-in in this process shares it (one writer, so no change is lost). */
+export function labCloud(): CloudStore {
+    shared ??= new CloudStore();
+    return shared;
 }
