@@ -6,50 +6,30 @@
  * allowed clients reach it, and a new image replaces the instances one at a time under a writer, each member
  * keeping its data. Needs root, systemd-nspawn and nft; elsewhere it skips, saying why.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
-import { awsLabStack, LAB_AWS, openLabAccount } from "./lab/cloud-deploy";
-import { ClusterInfo, deploy, DeployResult, forgetDeployments } from "./lab/deploy";
-import { healthyFrom, openPorts, stackResources, startTimes } from "./lab/cloud-e2e";
-import { assertHealthy, missingWrites, ssh, sshTry, startWriter } from "./lab/e2e-support";
-import { LabHosts, labDown, labUp } from "./lab/hosts";
+import { awsLabStack, LAB_AWS } from "./lab/cloud-deploy";
+import { ClusterInfo, deploy, DeployResult } from "./lab/deploy";
+import { CLOUD_CLIENTS, cloudLabHooks, cloudSkip, deployUnderWriter, healthyFrom, openPorts, stackResources, startTimes } from "./lab/cloud-e2e";
+import { assertHealthy, ssh, sshTry } from "./lab/e2e-support";
 import { labDir } from "./lab/lab-id";
-import { createHostNetns, hostAddress, hostNetns } from "./lab/netns";
+import { hostNetns } from "./lab/netns";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && ["systemd-nspawn", "nft"].every((c) => spawnSync(c, ["--version"]).status === 0);
-const skip = canRun ? false : "needs root, systemd-nspawn and nft (run `npm run setup` as root)";
+const skip = cloudSkip;
 if (skip) console.log(`# lab AWS end-to-end test skipped: ${skip}`);
-
-// Client namespaces far above the interfaces' addresses: client-ok is in aws.clientCidrs, client-no is not.
-const CLIENTS = { "client-ok": hostAddress(100), "client-no": hostAddress(101) } as const;
+const CLIENTS = CLOUD_CLIENTS;
 const log = (line: string) => console.log(`# ${line}`);
-
-let lab: LabHosts;
+const lab = cloudLabHooks(log);
 let info: ClusterInfo;
 
-const stack = (ami: string) => awsLabStack(lab, { nodes: 3, clientCidrs: [`${CLIENTS["client-ok"]}/32`], aws: { ami } });
+const stack = (ami: string) => awsLabStack(lab(), { nodes: 3, clientCidrs: [`${CLIENTS["client-ok"]}/32`], aws: { ami } });
 
 /** Resource ids by name for one type. */
 const ids = (type: string) => Object.fromEntries(Object.entries(stackResources(DIR, type)).map(([name, r]) => [name, r.id]));
 
-before(async () => {
-    if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 0, dir: DIR, log });
-    await openLabAccount(DIR);
-    for (const [name, address] of Object.entries(CLIENTS)) await createHostNetns(name, address);
-});
-
-after(async () => {
-    if (skip) return;
-    await labDown({ dir: DIR, log });
-});
-
 test("an AWS stack comes up healthy on lab EC2, with data and WAL on their own EBS volumes, found by volume id and mounted by UUID", { skip }, async () => {
-    const result: DeployResult = await deploy(lab, { dir: DIR, log, cloud: stack(LAB_AWS.images[0]) });
+    const result: DeployResult = await deploy(lab(), { dir: DIR, log, cloud: stack(LAB_AWS.images[0]) });
     info = result.info;
     log(`deployed in ${result.seconds.toFixed(1)}s`);
     assertHealthy(info, 3);
@@ -69,13 +49,15 @@ test("an AWS stack comes up healthy on lab EC2, with data and WAL on their own E
     }
 });
 
-test("the security group lets an allowed client reach etcd's client port only and keeps any other address out", { skip }, () => {
+test("the security group lets an allowed client reach etcd's client port only and keeps any other address out", { skip }, async () => {
     assert.ok(info, "the stack came up (first test)");
     assert.ok(healthyFrom(info, hostNetns("client-ok")), "client-ok (in aws.clientCidrs) reads the cluster's health");
     assert.ok(!healthyFrom(info, hostNetns("client-no")), "client-no gets no answer from 2379");
+    const addresses = info.members.map((m) => m.address);
+    const [ok, no] = await Promise.all(["client-ok", "client-no"].map((c) => openPorts(hostNetns(c), addresses, [22, 2379, 2380])));
     for (const m of info.members) {
-        assert.deepEqual(openPorts(hostNetns("client-ok"), m.address, [22, 2379, 2380]), [2379], `client-ok connects to ${m.name}'s client port only`);
-        assert.deepEqual(openPorts(hostNetns("client-no"), m.address, [22, 2379, 2380]), [], `client-no connects to nothing on ${m.name}`);
+        assert.deepEqual(ok[m.address], [2379], `client-ok connects to ${m.name}'s client port only`);
+        assert.deepEqual(no[m.address], [], `client-no connects to nothing on ${m.name}`);
     }
 });
 
@@ -83,16 +65,7 @@ test("a new image replaces the instances one at a time under a writer: no acknow
     assert.ok(info, "the stack came up (first test)");
     const before = assertHealthy(info, 3);
     const oldInstances = ids("aws:ec2/instance:Instance");
-    const writer = startWriter(info, "/ami-roll/");
-    let result: DeployResult;
-    try {
-        result = await deploy(lab, { dir: DIR, log, cloud: stack(LAB_AWS.images[1]) });
-    } finally {
-        const report = await writer.stop();
-        log(`writer: ${report.acked.length} acknowledged, ${report.failed} failed, longest gap ${report.longestGapMs} ms`);
-        assert.equal(report.failed, 0, "no write failed");
-        assert.deepEqual(missingWrites(info, "/ami-roll/", report.acked), [], "every acknowledged write is there");
-    }
+    const result = await deployUnderWriter(info, lab(), stack(LAB_AWS.images[1]), "/ami-roll/", log);
     log(`rolled in ${result.seconds.toFixed(1)}s`);
     const replaced = result.changes.filter((l) => l.startsWith("+- aws:ec2/instance:Instance"));
     assert.equal(replaced.length, 3, `every instance replaced:\n${result.changes.join("\n")}`);

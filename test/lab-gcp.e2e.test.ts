@@ -7,34 +7,29 @@
  * replaces the instances one at a time under a writer, each member keeping its disks and its data. One deployment and
  * one roll. Needs root, systemd-nspawn and nft; elsewhere it skips, saying why.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import { readFileSync } from "fs";
-import { healthyFrom, openPorts, stackResources, startTimes } from "./lab/cloud-e2e";
-import { gcpLabStack, LAB_GCP, openLabAccount } from "./lab/cloud-deploy";
+import { CLOUD_CLIENTS, cloudLabHooks, cloudSkip, deployUnderWriter, healthyFrom, openPorts, stackResources, startTimes } from "./lab/cloud-e2e";
+import { gcpLabStack, LAB_GCP } from "./lab/cloud-deploy";
 import { cloudFile, readAccount } from "./lab/cloud-store";
-import { ClusterInfo, deploy, DeployResult, forgetDeployments } from "./lab/deploy";
-import { assertHealthy, missingWrites, ssh, sshTry, startWriter } from "./lab/e2e-support";
-import { LabHosts, labDown, labUp } from "./lab/hosts";
+import { ClusterInfo, deploy, DeployResult } from "./lab/deploy";
+import { assertHealthy, ssh, sshTry } from "./lab/e2e-support";
 import { labDir } from "./lab/lab-id";
-import { createHostNetns, hostAddress, hostNetns } from "./lab/netns";
+import { hostNetns } from "./lab/netns";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && ["systemd-nspawn", "nft"].every((c) => spawnSync(c, ["--version"]).status === 0);
-const skip = canRun ? false : "needs root, systemd-nspawn and nft (run `npm run setup` as root)";
+const skip = cloudSkip;
 if (skip) console.log(`# lab GCP end-to-end test skipped: ${skip}`);
-
-// Client namespaces far above the reserved addresses: client-ok is in gcp.clientCidrs, client-no is not.
-const CLIENTS = { "client-ok": hostAddress(100), "client-no": hostAddress(101) } as const;
+const CLIENTS = CLOUD_CLIENTS;
+const log = (line: string) => console.log(`# ${line}`);
+const lab = cloudLabHooks(log);
 const INSTANCE = "gcp:compute/instance:Instance";
 const DISK = "gcp:compute/disk:Disk";
-const log = (line: string) => console.log(`# ${line}`);
-
-let lab: LabHosts;
 let info: ClusterInfo;
 
-const stack = (image: string) => gcpLabStack(lab, { nodes: 3, clientCidrs: [`${CLIENTS["client-ok"]}/32`], gcp: { image } });
+const stack = (image: string) => gcpLabStack(lab(), { nodes: 3, clientCidrs: [`${CLIENTS["client-ok"]}/32`], gcp: { image } });
 const instanceIds = () => Object.fromEntries(Object.entries(stackResources(DIR, INSTANCE)).map(([name, r]) => [name, String(r.outputs.instanceId)]));
 
 /** The block device (major:minor, as stat prints them in hex) of the loop device the lab attached a disk's file to. */
@@ -46,22 +41,8 @@ function diskDevice(diskId: string): string {
     return `${major.toString(16)}:${minor.toString(16)}`;
 }
 
-before(async () => {
-    if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 0, dir: DIR, log });
-    await openLabAccount(DIR);
-    for (const [name, address] of Object.entries(CLIENTS)) await createHostNetns(name, address);
-});
-
-after(async () => {
-    if (skip) return;
-    await labDown({ dir: DIR, log });
-});
-
 test("a GCP stack comes up healthy on lab Compute Engine, with data and WAL on their own persistent disks, found by device name and mounted by UUID", { skip }, async () => {
-    const result: DeployResult = await deploy(lab, { dir: DIR, log, cloud: stack(LAB_GCP.images[0]) });
+    const result: DeployResult = await deploy(lab(), { dir: DIR, log, cloud: stack(LAB_GCP.images[0]) });
     info = result.info;
     log(`deployed in ${result.seconds.toFixed(1)}s`);
     assertHealthy(info, 3);
@@ -81,16 +62,18 @@ test("a GCP stack comes up healthy on lab Compute Engine, with data and WAL on t
     }
 });
 
-test("the firewall rules let an allowed client reach etcd's client port only, keep any other address out, and open the peer port to members alone", { skip }, () => {
+test("the firewall rules let an allowed client reach etcd's client port only, keep any other address out, and open the peer port to members alone", { skip }, async () => {
     assert.ok(info, "the stack came up (first test)");
     assert.ok(healthyFrom(info, hostNetns("client-ok")), "client-ok (in gcp.clientCidrs) reads the cluster's health");
     assert.ok(!healthyFrom(info, hostNetns("client-no")), "client-no gets no answer from 2379");
     const [first, ...others] = info.members;
+    const addresses = info.members.map((m) => m.address);
+    // The lab gateway (info.netns) is the admin and a client network, not a member.
+    const [ok, no, admin] = await Promise.all([hostNetns("client-ok"), hostNetns("client-no"), info.netns].map((ns) => openPorts(ns, addresses, [22, 2379, 2380])));
     for (const m of info.members) {
-        assert.deepEqual(openPorts(hostNetns("client-ok"), m.address, [22, 2379, 2380]), [2379], `client-ok connects to ${m.name}'s client port only`);
-        assert.deepEqual(openPorts(hostNetns("client-no"), m.address, [22, 2379, 2380]), [], `client-no connects to nothing on ${m.name}`);
-        // The lab gateway is the admin and a client network, not a member.
-        assert.deepEqual(openPorts(info.netns, m.address, [22, 2379, 2380]), [22, 2379], `the admin network reaches ${m.name} on SSH and 2379, not 2380`);
+        assert.deepEqual(ok[m.address], [2379], `client-ok connects to ${m.name}'s client port only`);
+        assert.deepEqual(no[m.address], [], `client-no connects to nothing on ${m.name}`);
+        assert.deepEqual(admin[m.address], [22, 2379], `the admin network reaches ${m.name} on SSH and 2379, not 2380`);
     }
     for (const m of others) {
         assert.equal(sshTry(info, first.address, `timeout 10 bash -c '</dev/tcp/${m.address}/2380'`).status, 0, `${first.name} (a member) reaches ${m.name}'s peer port`);
@@ -102,16 +85,7 @@ test("a new image replaces the instances one at a time under a writer: no acknow
     const before = assertHealthy(info, 3);
     const oldInstances = instanceIds();
     const oldDisks = stackResources(DIR, DISK);
-    const writer = startWriter(info, "/image-roll/");
-    let result: DeployResult;
-    try {
-        result = await deploy(lab, { dir: DIR, log, cloud: stack(LAB_GCP.images[1]) });
-    } finally {
-        const report = await writer.stop();
-        log(`writer: ${report.acked.length} acknowledged, ${report.failed} failed, longest gap ${report.longestGapMs} ms`);
-        assert.equal(report.failed, 0, "no write failed");
-        assert.deepEqual(missingWrites(info, "/image-roll/", report.acked), [], "every acknowledged write is there");
-    }
+    const result = await deployUnderWriter(info, lab(), stack(LAB_GCP.images[1]), "/image-roll/", log);
     log(`rolled in ${result.seconds.toFixed(1)}s`);
     assert.equal(result.changes.filter((l) => l.startsWith(`+- ${INSTANCE}`)).length, 3, `every instance replaced:\n${result.changes.join("\n")}`);
     assert.deepEqual(result.changes.filter((l) => / gcp:compute\/(disk|address):/.test(l)), [], "no disk or address changed");
