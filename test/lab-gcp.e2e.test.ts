@@ -48,17 +48,26 @@ test("a GCP stack comes up healthy on lab Compute Engine, with data and WAL on t
     assertHealthy(info, 3);
     const disks = stackResources(DIR, DISK);
     const instances = instanceIds();
-    for (const m of info.members) {
-        assert.equal(ssh(info, m.address, "cat /var/lib/cloud/data/instance-id"), instances[`${m.name}-instance`], `${m.name}: cloud-init ran for its instance`);
-        const fstab = ssh(info, m.address, "cat /etc/fstab");
-        for (const [role, dir] of [["data", "/var/lib/etcd"], ["wal", "/var/lib/etcd-wal"]] as const) {
+    // One login per member: what cloud-init recorded, fstab, and per disk its by-id target, block device, mount and UUID.
+    const probe = [
+        "cat /var/lib/cloud/data/instance-id", "echo ---", "cat /etc/fstab",
+        ...["data", "wal"].flatMap((role) => {
             const byId = `/dev/disk/by-id/google-etcd-${role}`;
-            const device = ssh(info, m.address, `readlink -f ${byId}`);
-            assert.equal(ssh(info, m.address, `stat -L -c %t:%T ${byId}`), diskDevice(disks[`${m.name}-${role}`].id), `${m.name}: ${byId} is its ${role} disk`);
-            assert.equal(ssh(info, m.address, `findmnt -n -o SOURCE --mountpoint ${dir}`), device, `${m.name}: ${dir} is the ${role} disk`);
-            const uuid = ssh(info, m.address, `sudo blkid -p -s UUID -o value ${device}`);
+            const dir = role === "data" ? "/var/lib/etcd" : "/var/lib/etcd-wal";
+            return ["echo ---", `readlink -f ${byId}`, `stat -L -c %t:%T ${byId}`, `findmnt -n -o SOURCE --mountpoint ${dir}`, `sudo blkid -p -s UUID -o value "$(readlink -f ${byId})"`];
+        }),
+    ].join("; ");
+    for (const m of info.members) {
+        const [instanceId, fstab, ...roles] = ssh(info, m.address, probe).split("---\n").map((part) => part.trim());
+        assert.equal(instanceId, instances[`${m.name}-instance`], `${m.name}: cloud-init ran for its instance`);
+        (["data", "wal"] as const).forEach((role, i) => {
+            const [device, block, mounted, uuid] = roles[i].split("\n");
+            const dir = role === "data" ? "/var/lib/etcd" : "/var/lib/etcd-wal";
+            assert.equal(block, diskDevice(disks[`${m.name}-${role}`].id), `${m.name}: google-etcd-${role} is its ${role} disk`);
+            assert.equal(mounted, device, `${m.name}: ${dir} is the ${role} disk`);
+            assert.match(uuid, /^[0-9a-f-]{36}$/, `${m.name}: the ${role} disk has a file system`);
             assert.match(fstab, new RegExp(`^UUID=${uuid} ${dir} ext4 noatime`, "m"), `${m.name}: fstab mounts the ${role} disk by UUID with noatime`);
-        }
+        });
     }
 });
 

@@ -110,9 +110,10 @@ function firewallRecord(s: CloudStore, id: string, inputs: Inputs): GceFirewall 
     const allows = objectList(inputs, "allows");
     const denies = objectList(inputs, "denies");
     if ((allows.length > 0) === (denies.length > 0)) throw gceError("invalid", `firewall ${id}: exactly one of allows and denies must be given`);
+    const priority = optionalNumber(inputs, "priority") ?? 1000;
+    if (!Number.isInteger(priority) || priority < 0 || priority > 65535) throw gceError("invalid", `Invalid value for field 'resource.priority': '${priority}'. Must be between 0 and 65535`);
     return {
-        id, network, direction,
-        priority: optionalNumber(inputs, "priority") ?? 1000,
+        id, network, direction, priority,
         action: allows.length ? "allow" : "deny",
         protocols: [...allows, ...denies].map((p) => ({ protocol: requiredString(p, "protocol"), ports: stringList(p, "ports") })),
         sourceRanges: stringList(inputs, "sourceRanges"),
