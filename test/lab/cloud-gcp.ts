@@ -11,7 +11,8 @@
 //   the guest sees them (gceDiskDevice), its `user-data` metadata handed to cloud-init (NoCloud seed, standing in for
 //   cloud-init's GCE datasource reading the metadata server). Every image the lab registers boots the lab image.
 //   Deleting it deletes its boot disk and detaches the attached disks, which are kept.
-// - gcp.compute.AttachedDisk: a disk attached to a running or stopped instance after it was created.
+// Disks attach through the instance's attachedDisks, as the program attaches them; gcp.compute.AttachedDisk, which it
+// does not use, is not implemented (the runtime refuses it by name).
 // Which input changes replace a resource follows the google provider's schema (ForceNew in terraform-provider-google:
 // e.g. google_compute_instance: name, zone, boot_disk; google_compute_disk: name, zone, type, description; the
 // lab also replaces an instance on any change of its network interface, whose parts the provider updates in place
@@ -306,35 +307,9 @@ const instance: Provider = {
     },
 };
 
-const attachedDisk: Provider = {
-    replaces: () => true,
-    create: async (inputs) => {
-        const s = store();
-        const instancePath = resourcePath(requiredString(inputs, "instance"));
-        const record = Object.values(s.account.instances).find((i) => i.name === lastPart(instancePath) && (!instancePath.includes("/") || instancePath.includes(`/zones/${i.zone}/`)));
-        if (!record) throw gceError("notFound", `The resource '${instancePath}' was not found`);
-        const source = requiredString(inputs, "disk");
-        const deviceName = optionalString(inputs, "deviceName") ?? lastPart(source);
-        const d = attachable(s, record, source.includes("/") ? source : `projects/${requiredString(inputs, "project")}/zones/${record.zone}/disks/${source}`, deviceName);
-        if (d.attachment) throw gceError("invalid", `Disk ${d.id} is already attached to the instance`);
-        await attachDisk(s, record, d, deviceName, deviceOf);
-        return { id: `${instancePath}/${lastPart(d.id)}`, outputs: { deviceName } };
-    },
-    update: () => Promise.reject(new Error("an attached disk is never updated in place")),
-    delete: async (old) => {
-        const s = store();
-        const found = s.account.disks[resourcePath(requiredString(old.inputs, "disk"))] ?? Object.values(s.account.disks).find((d) => lastPart(d.id) === requiredString(old.inputs, "disk"));
-        const record = found?.attachment && s.account.instances[found.attachment.instance];
-        // Deleting the instance detached it already.
-        if (!found || !record) return;
-        await detachDisk(s, record, found, deviceOf);
-    },
-};
-
 export const gcpProviders: Record<string, Provider> = {
     "gcp:compute/address:Address": address,
     "gcp:compute/firewall:Firewall": firewall,
     "gcp:compute/disk:Disk": disk,
     "gcp:compute/instance:Instance": instance,
-    "gcp:compute/attachedDisk:AttachedDisk": attachedDisk,
 };
