@@ -5,6 +5,8 @@
  * `--disks` gives every host a data and a WAL disk (loop devices, see hosts-disks.ts) and deploys onto them.
  * `--aws [--ami <id>]` deploys an AWS stack of N members onto the lab playing EC2 (cloud-aws.ts) instead: the stack
  * makes its instances, volumes and security group itself; `--ami` names one of the lab's images (cloud-deploy.ts).
+ * `--gcp [--image <path>]` likewise deploys a GCP stack onto the lab playing Compute Engine (cloud-gcp.ts): instances,
+ * reserved addresses, persistent disks and firewall rules; `--image` names one of the lab's images.
  * `npm run lab -- hosts [--nodes N]` brings up the hosts only (for deploying with the Pulumi CLI).
  * `npm run lab -- add [--count N]` adds N fresh hosts (default 1) at new addresses, deploying nothing.
  * `npm run lab -- remove <host>...` stops and removes hosts. `npm run lab -- kill <host>` kills a host outright, losing
@@ -13,7 +15,7 @@
  * `npm run lab -- down` removes everything but the cached image. Root and Linux only.
  */
 import * as path from "path";
-import { awsLabStack, LAB_AWS, openLabAccount } from "./cloud-deploy";
+import { awsLabStack, gcpLabStack, LAB_AWS, LAB_GCP, openLabAccount } from "./cloud-deploy";
 import { ClusterInfo, deploy, etcdctl, forgetDeployments } from "./deploy";
 import { labAddHosts, labDown, labKill, labRebuild, labRemoveHosts, labUp } from "./hosts";
 import { readState } from "./hosts-state";
@@ -21,15 +23,15 @@ import { labDir } from "./lab-id";
 
 const DIR = labDir();
 const DEFAULT_KEEP = ["/var/lib/etcd", "/var/lib/etcd-wal"];
-const USAGE = "usage: npm run lab [-- --nodes N] [--disks | --aws [--ami <id>]] [--set key=value] | npm run lab -- hosts [--nodes N] [--disks] | add [--count N] | " +
+const USAGE = "usage: npm run lab [-- --nodes N] [--disks | --aws [--ami <id>] | --gcp [--image <path>]] [--set key=value] | npm run lab -- hosts [--nodes N] [--disks] | add [--count N] | " +
     "remove <host>... | kill <host> | rebuild <host> [--keep <dir>,...|none] | down";
 
 type Action = "deploy" | "down" | "hosts" | "add" | "remove" | "kill" | "rebuild";
 
-interface Args { action: Action; names: string[]; nodes: number; count: number; keep: string[]; disks: boolean; aws: boolean; ami?: string; extra: Record<string, string> }
+interface Args { action: Action; names: string[]; nodes: number; count: number; keep: string[]; disks: boolean; aws: boolean; ami?: string; gcp: boolean; image?: string; extra: Record<string, string> }
 
 function parse(argv: string[]): Args {
-    const out: Args = { action: "deploy", names: [], nodes: 3, count: 1, keep: DEFAULT_KEEP, disks: false, aws: false, extra: {} };
+    const out: Args = { action: "deploy", names: [], nodes: 3, count: 1, keep: DEFAULT_KEEP, disks: false, aws: false, gcp: false, extra: {} };
     const actions: Action[] = ["down", "hosts", "add", "remove", "kill", "rebuild"];
     const number = (flag: string, value: string | undefined) => {
         const n = Number(value);
@@ -43,6 +45,8 @@ function parse(argv: string[]): Args {
         else if (a === "--disks") out.disks = true;
         else if (a === "--aws") out.aws = true;
         else if (a === "--ami") out.ami = argv[++i];
+        else if (a === "--gcp") out.gcp = true;
+        else if (a === "--image") out.image = argv[++i];
         else if (a === "--count") out.count = number(a, argv[++i]);
         else if (a === "--keep") out.keep = argv[++i] === "none" ? [] : (argv[i] ?? "").split(",").filter(Boolean);
         else if (a === "--set") {
@@ -52,6 +56,9 @@ function parse(argv: string[]): Args {
         else throw new Error(`unknown argument ${a}; ${USAGE}`);
     }
     if (["kill", "rebuild"].includes(out.action) && out.names.length !== 1) throw new Error(`${out.action} takes one host name; ${USAGE}`);
+    if (out.aws && out.gcp) throw new Error(`--aws and --gcp: one cloud at a time; ${USAGE}`);
+    if (out.ami !== undefined && !out.aws) throw new Error(`--ami needs --aws; ${USAGE}`);
+    if (out.image !== undefined && !out.gcp) throw new Error(`--image needs --gcp; ${USAGE}`);
     if (out.action === "remove" && out.names.length === 0) throw new Error(`remove takes host names; ${USAGE}`);
     return out;
 }
@@ -79,7 +86,7 @@ async function main(): Promise<void> {
             return;
     }
     const t0 = Date.now();
-    if (args.aws) return deployAws(args, log, t0);
+    if (args.aws || args.gcp) return deployCloud(args, log, t0);
     const lab = await labUp({ count: args.nodes, dir: DIR, log, disks: args.disks, onFresh: () => forgetDeployments(DIR) });
     if (args.action === "hosts") {
         console.log(`hosts (reach them inside: ip netns exec ${lab.netns} ...; ssh key ${lab.sshKey}):`);
@@ -96,11 +103,15 @@ async function main(): Promise<void> {
     report(result.info, t0);
 }
 
-async function deployAws(args: Args, log: (line: string) => void, t0: number): Promise<void> {
+async function deployCloud(args: Args, log: (line: string) => void, t0: number): Promise<void> {
     const lab = await labUp({ count: 0, dir: DIR, log, onFresh: () => forgetDeployments(DIR) });
     await openLabAccount(DIR);
-    const stack = awsLabStack(lab, { nodes: args.nodes, aws: args.ami ? { ami: args.ami } : {}, extra: args.extra });
-    console.log(`deploy: running index.ts as an AWS stack of ${args.nodes} members on the lab's EC2 (images ${LAB_AWS.images.join(", ")})`);
+    const stack = args.aws
+        ? awsLabStack(lab, { nodes: args.nodes, aws: args.ami ? { ami: args.ami } : {}, extra: args.extra })
+        : gcpLabStack(lab, { nodes: args.nodes, gcp: args.image ? { image: args.image } : {}, extra: args.extra });
+    console.log(args.aws
+        ? `deploy: running index.ts as an AWS stack of ${args.nodes} members on the lab's EC2 (images ${LAB_AWS.images.join(", ")})`
+        : `deploy: running index.ts as a GCP stack of ${args.nodes} members on the lab's Compute Engine (images ${LAB_GCP.images.join(", ")})`);
     const result = await deploy(lab, { dir: DIR, log: (l) => console.log(`  ${l}`), cloud: stack });
     console.log(`deploy: done (${result.seconds.toFixed(1)}s)`);
     report(result.info, t0);

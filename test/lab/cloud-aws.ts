@@ -15,12 +15,12 @@
 // provider; e.g. aws_instance: ami, key_name, network_interface; aws_volume_attachment: all its ids).
 
 import { createHash } from "node:crypto";
-import { join } from "node:path";
-import { CloudDisk, CloudInstance, CloudStore, cloudId } from "./cloud-store";
-import { GuestDevice, bootInstance, createDiskFile, createInterface, deleteDiskFile, deleteInterface, deleteRoot, growDiskFile, guestPid, haltInstance, plugDisk, syncFirewalls, unplugDisk } from "./cloud-machine";
-import { readState } from "./hosts-state";
-import { labDir } from "./lab-id";
-import { hostAddress } from "./netns";
+import { interfaceRuleset } from "./cloud-aws-firewall";
+import { CloudInstance, CloudStore, cloudId, labCloud } from "./cloud-store";
+import {
+    DeviceOf, GuestDevice, attachDisk, attachedTo, closeInterface, createDisk, detachDisk, freeAddress, openInterface, removeDisk, resizeDisk,
+    startInstance, stopInstance, syncFirewalls, terminateInstance,
+} from "./cloud-machine";
 import { Inputs, optionalBoolean, optionalNumber, optionalObject, optionalString, requiredString, stringList } from "./runtime-inputs";
 import type { Provider } from "./runtime-providers";
 import { StoredResource } from "./runtime-state";
@@ -53,11 +53,9 @@ const replacedBy = (keys: string[]) => (changed: string[]) => changed.some((k) =
 const hex = (text: string, digits: number) => createHash("sha256").update(text).digest("hex").slice(0, digits);
 const log = (line: string) => process.stderr.write(`  lab ec2: ${line}\n`);
 
-let shared: CloudStore | undefined;
-function store(): CloudStore {
-    shared ??= new CloudStore();
-    return shared;
-}
+const store = labCloud;
+
+const sync = (s: CloudStore) => syncFirewalls(s.account, "ec2", (nic) => interfaceRuleset(s.account, nic));
 
 /** The rules of an aws.ec2.SecurityGroup's ingress or egress input, checked for what the lab can filter. */
 function rules(inputs: Inputs, key: "ingress" | "egress") {
@@ -78,14 +76,14 @@ const securityGroup: Provider = {
         if (!s.account.networks.includes(vpc)) throw new Error(`InvalidVpcID.NotFound: The vpc ID '${vpc}' does not exist`);
         const id = cloudId("sg");
         s.account.firewalls[id] = { id, network: vpc, ingress: rules(inputs, "ingress"), egress: rules(inputs, "egress") };
-        syncFirewalls(s.account);
+        sync(s);
         await s.save();
         return { id, outputs: { arn: `arn:aws:ec2:lab:000000000000:security-group/${id}`, name: optionalString(inputs, "name") ?? `${name}-${hex(id, 7)}`, ownerId: "000000000000" } };
     },
     update: async (old, news) => {
         const s = store();
         Object.assign(s.get("firewalls", old.id), { ingress: rules(news, "ingress"), egress: rules(news, "egress") });
-        syncFirewalls(s.account);
+        sync(s);
         await s.save();
         return old.outputs;
     },
@@ -118,13 +116,6 @@ const keyPair: Provider = {
     },
 };
 
-// The lab's /24 is every subnet's range: the first address no interface and no lab host holds.
-function freeAddress(s: CloudStore): string {
-    const taken = new Set([...Object.values(s.account.interfaces).map((i) => i.address), ...(readState(labDir())?.hosts.map((h) => h.address) ?? [])]);
-    for (let i = 1; i <= 200; i++) if (!taken.has(hostAddress(i))) return hostAddress(i);
-    throw new Error("InsufficientFreeAddressesInSubnet: the lab's subnet is full");
-}
-
 function knownGroups(s: CloudStore, ids: string[]): string[] {
     for (const id of ids) if (!s.account.firewalls[id]) throw new Error(`InvalidGroup.NotFound: The security group '${id}' does not exist`);
     return ids;
@@ -136,38 +127,21 @@ const networkInterface: Provider = {
         const s = store();
         const subnet = s.subnet(requiredString(inputs, "subnetId"));
         const id = cloudId("eni");
-        const address = freeAddress(s);
-        // The namespace's veth is named ve-<host>: at most 15 characters.
-        const host = `eni-${id.slice(-8)}`;
-        // Recorded first: the address is taken before any other call can pick it.
-        s.account.interfaces[id] = { id, subnet: subnet.id, address, host, firewalls: knownGroups(s, stringList(inputs, "securityGroups")) };
-        await s.save();
-        try {
-            await createInterface(host, address);
-            syncFirewalls(s.account);
-        } catch (err) {
-            await deleteInterface(host);
-            delete s.account.interfaces[id];
-            await s.save();
-            throw err;
-        }
+        const address = freeAddress(s.account, "InsufficientFreeAddressesInSubnet");
+        await openInterface(s, { cloud: "ec2", id, subnet: subnet.id, address, firewalls: knownGroups(s, stringList(inputs, "securityGroups")) }, () => sync(s));
         return { id, outputs: { privateIp: address, privateIps: [address], privateIpList: [address], macAddress: `02:00:${address.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join(":")}` } };
     },
     update: async (old, news) => {
         const s = store();
         s.get("interfaces", old.id).firewalls = knownGroups(s, stringList(news, "securityGroups"));
-        syncFirewalls(s.account);
+        sync(s);
         await s.save();
         return old.outputs;
     },
     delete: async (old) => {
         const s = store();
-        const nic = s.get("interfaces", old.id);
-        if (nic.instance) throw new Error(`InvalidNetworkInterface.InUse: Interface ${old.id} is in use by ${nic.instance}`);
-        await deleteInterface(nic.host);
-        delete s.account.interfaces[old.id];
-        syncFirewalls(s.account);
-        await s.save();
+        await closeInterface(s, old.id, (instance) => `InvalidNetworkInterface.InUse: Interface ${old.id} is in use by ${instance}`);
+        sync(s);
     },
 };
 
@@ -180,87 +154,33 @@ const volume: Provider = {
         const sizeGiB = optionalNumber(inputs, "size");
         if (sizeGiB === undefined) throw new Error("MissingParameter: The request must contain the parameter size or snapshotId");
         const id = cloudId("vol");
-        const file = join(labDir(), "disks", `${id}.img`);
-        await createDiskFile(file, sizeGiB);
-        s.account.disks[id] = { id, zone, sizeGiB, file };
-        await s.save();
+        await createDisk(s, { id, zone, sizeGiB });
         return { id, outputs: { arn: `arn:aws:ec2:lab:000000000000:volume/${id}` } };
     },
     update: async (old, news) => {
         const s = store();
-        const disk = s.get("disks", old.id);
-        const size = optionalNumber(news, "size") ?? disk.sizeGiB;
-        if (size < disk.sizeGiB) throw new Error(`InvalidParameterValue: New size cannot be smaller than existing size (${disk.sizeGiB} GiB)`);
-        if (size > disk.sizeGiB) await growDiskFile(disk.file, size);
-        disk.sizeGiB = size;
-        await s.save();
+        await resizeDisk(s, old.id, optionalNumber(news, "size") ?? s.get("disks", old.id).sizeGiB, (current) => `InvalidParameterValue: New size cannot be smaller than existing size (${current} GiB)`);
         return old.outputs;
     },
     delete: async (old) => {
-        const s = store();
-        const disk = s.get("disks", old.id);
-        if (disk.attachment) throw new Error(`VolumeInUse: Volume ${old.id} is currently attached to ${disk.attachment.instance}`);
-        await deleteDiskFile(disk.file);
-        delete s.account.disks[old.id];
-        await s.save();
+        await removeDisk(store(), old.id, (instance) => `VolumeInUse: Volume ${old.id} is currently attached to ${instance}`);
     },
 };
 
-function attachedTo(s: CloudStore, instance: string): CloudDisk[] {
-    return Object.values(s.account.disks).filter((d) => d.attachment?.instance === instance)
-        .sort((a, b) => a.attachment!.deviceName.localeCompare(b.attachment!.deviceName));
-}
-
 // Where each attached volume goes in the guest; NVMe names by attachment slot, after the root volume's nvme0n1.
-function devices(s: CloudStore, instance: CloudInstance): Array<{ disk: CloudDisk; device: GuestDevice }> {
-    return attachedTo(s, instance.id).map((disk) => ({ disk, device: ec2DiskDevice(instance.machineType, disk.id, disk.attachment!.deviceName, disk.attachment!.slot) }));
-}
+const deviceOf: DeviceOf = (instance, disk) => ec2DiskDevice(instance.machineType, disk.id, disk.attachment!.deviceName, disk.attachment!.slot);
 
-function freeSlot(s: CloudStore, instance: string): number {
-    const used = new Set(attachedTo(s, instance).map((d) => d.attachment!.slot));
-    let slot = 1;
-    while (used.has(slot)) slot++;
-    return slot;
-}
-
-async function start(s: CloudStore, instance: CloudInstance, userData: string, fresh: boolean, publicKey: string | undefined): Promise<void> {
+function start(s: CloudStore, instance: CloudInstance, userData: string, fresh: boolean, publicKey: string | undefined): Promise<void> {
     const nic = s.get("interfaces", instance.interface);
     const hostname = ec2Hostname(nic.address);
-    instance.pid = await bootInstance(instance, nic.host, {
+    return startInstance(s, instance, {
         hostname,
         userData,
         metaData: {
             "instance-id": instance.id, "local-hostname": hostname, "local-ipv4": nic.address, "ami-id": instance.image,
             "instance-type": instance.machineType, "availability-zone": instance.zone, ...(publicKey ? { "public-keys": [publicKey] } : {}),
         },
-    }, fresh);
-    instance.state = "running";
-    await s.save();
-    const guest = await guestPid(nic.host, instance.pid);
-    for (const { disk, device } of devices(s, instance)) await plugDisk(nic.host, guest, disk.file, device);
-}
-
-async function stop(s: CloudStore, instance: CloudInstance): Promise<void> {
-    const nic = s.get("interfaces", instance.interface);
-    await haltInstance(nic.host, instance.pid, log);
-    for (const { disk, device } of devices(s, instance)) await unplugDisk(nic.host, undefined, disk.file, device);
-    instance.state = "stopped";
-    instance.pid = undefined;
-    await s.save();
-}
-
-// The root volume goes with the instance; attached volumes are detached and kept.
-async function terminate(s: CloudStore, record: CloudInstance): Promise<void> {
-    const nic = s.get("interfaces", record.interface);
-    await haltInstance(nic.host, record.pid, log);
-    for (const { disk, device } of devices(s, record)) {
-        await unplugDisk(nic.host, undefined, disk.file, device);
-        disk.attachment = undefined;
-    }
-    deleteRoot(nic.host);
-    nic.instance = undefined;
-    delete s.account.instances[record.id];
-    await s.save();
+    }, fresh, deviceOf);
 }
 
 function launchKey(s: CloudStore, inputs: Inputs): string | undefined {
@@ -292,7 +212,7 @@ const instance: Provider = {
             await start(s, record, optionalString(inputs, "userData") ?? "", true, publicKey);
         } catch (err) {
             // A launch that failed leaves nothing behind, so the next run can launch again on the interface.
-            await terminate(s, record);
+            await terminateInstance(s, record, deviceOf, log);
             throw err;
         }
         log(`${record.id} running at ${nic.address} (${record.image}, ${record.machineType})`);
@@ -305,7 +225,7 @@ const instance: Provider = {
         const machineType = requiredString(news, "instanceType");
         const userData = optionalString(news, "userData") ?? "";
         if (machineType !== record.machineType || userData !== (optionalString(old.inputs, "userData") ?? "")) {
-            if (record.state === "running") await stop(s, record);
+            if (record.state === "running") await stopInstance(s, record, deviceOf, log);
             record.machineType = machineType;
             await start(s, record, userData, false, launchKey(s, news));
             log(`${record.id} stopped and started as ${machineType}`);
@@ -315,7 +235,7 @@ const instance: Provider = {
     delete: async (old) => {
         const record = store().account.instances[old.id];
         if (!record) return;
-        await terminate(store(), record);
+        await terminateInstance(store(), record, deviceOf, log);
         log(`${old.id} terminated; its volumes are detached and kept`);
     },
 };
@@ -330,19 +250,7 @@ const volumeAttachment: Provider = {
         if (disk.attachment) throw new Error(`VolumeInUse: ${disk.id} is already attached to an instance (${disk.attachment.instance})`);
         if (disk.zone !== record.zone) throw new Error(`InvalidVolume.ZoneMismatch: The volume '${disk.id}' is not in the same availability zone as instance '${record.id}'`);
         if (attachedTo(s, record.id).some((d) => d.attachment!.deviceName === deviceName)) throw new Error(`InvalidParameterValue: Attachment point ${deviceName} is already in use`);
-        disk.attachment = { instance: record.id, deviceName, slot: freeSlot(s, record.id) };
-        await s.save();
-        if (record.state === "running") {
-            const nic = s.get("interfaces", record.interface);
-            const { device } = devices(s, record).find((d) => d.disk === disk)!;
-            try {
-                await plugDisk(nic.host, await guestPid(nic.host, record.pid!), disk.file, device);
-            } catch (err) {
-                disk.attachment = undefined;
-                await s.save();
-                throw err;
-            }
-        }
+        await attachDisk(s, record, disk, deviceName, deviceOf);
         return { id: `vai-${hex(`${deviceName}-${record.id}-${disk.id}`, 10)}`, outputs: {} };
     },
     update: async (old) => old.outputs,
@@ -352,14 +260,8 @@ const volumeAttachment: Provider = {
         const record = s.account.instances[requiredString(old.inputs, "instanceId")];
         // Terminating the instance detached it already.
         if (!disk || !record || disk.attachment?.instance !== record.id || optionalBoolean(old.inputs, "skipDestroy")) return;
-        if (record.state === "running" && optionalBoolean(old.inputs, "stopInstanceBeforeDetaching")) await stop(s, record);
-        if (record.state === "running") {
-            const nic = s.get("interfaces", record.interface);
-            const { device } = devices(s, record).find((d) => d.disk === disk)!;
-            await unplugDisk(nic.host, await guestPid(nic.host, record.pid!), disk.file, device);
-        }
-        disk.attachment = undefined;
-        await s.save();
+        if (record.state === "running" && optionalBoolean(old.inputs, "stopInstanceBeforeDetaching")) await stopInstance(s, record, deviceOf, log);
+        await detachDisk(s, record, disk, deviceOf);
     },
 };
 

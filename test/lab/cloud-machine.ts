@@ -1,7 +1,7 @@
 // What a cloud's resources become on this machine, the same for every cloud the lab plays:
 // - a network interface is a lab network namespace holding its address on the lab bridge; it outlives instances;
-// - firewalls attached to interfaces become one nftables table in each interface's namespace (cloud-aws-firewall.ts
-//   renders the rules);
+// - the firewall rules that apply to an interface become one nftables table in its namespace (cloud-firewall.ts; each
+//   cloud adapter says which rules apply and in which order);
 // - an instance is a lab host (systemd-nspawn) booted in its interface's namespace from the lab image, with a fresh
 //   root of its own, that gets its user data and SSH keys the way cloud images do: cloud-init reads them from a NoCloud
 //   seed (/var/lib/cloud/seed/nocloud, cloud-init's "NoCloud" datasource), which here stands in for the cloud's
@@ -13,19 +13,19 @@
 // cgroups and other namespaces are the machine's own, as for labUp.
 
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { securityGroupRuleset } from "./cloud-aws-firewall";
-import { CloudAccount, CloudInstance, CloudInterface, CloudRule } from "./cloud-store";
+import { CloudAccount, CloudDisk, CloudInstance, CloudInterface, CloudStore } from "./cloud-store";
 import { createHostCgroups } from "./hosts-cgroup";
 import { haltHost, hostDir } from "./hosts-host";
+import { readState } from "./hosts-state";
 import { boot, isRunning } from "./hosts-nspawn";
 import { mountOverlay, mountsUnder } from "./hosts-overlay";
 import { run, tryRun } from "./hosts-run";
 import { ensureImage } from "./image";
 import { labCacheDir, labDir } from "./lab-id";
-import { assertIsolated, createHostNetns, deleteNetns, hostNetns, labNamespaces, netnsPids } from "./netns";
+import { assertIsolated, createHostNetns, deleteNetns, hostAddress, hostNetns, labNamespaces, netnsPids } from "./netns";
 
 /** Where a disk appears in the guest: its device node and the /dev/disk links pointing at it. */
 export interface GuestDevice { node: string; links: string[] }
@@ -39,30 +39,156 @@ export async function deleteInterface(host: string): Promise<void> {
     if ((await labNamespaces()).includes(hostNetns(host))) await deleteNetns(hostNetns(host));
 }
 
-/** The nftables table for one interface: the rules of all its firewalls, `self` being each firewall's own members. */
-export function interfaceRuleset(account: CloudAccount, nic: CloudInterface): string {
-    const members = (firewall: string) => Object.values(account.interfaces).filter((i) => i.firewalls.includes(firewall)).map((i) => i.address);
-    const byId = Object.fromEntries(Object.keys(account.firewalls).map((id) => [id, members(id)]));
-    const rules = (direction: "ingress" | "egress"): CloudRule[] => nic.firewalls.flatMap((id) => {
-        const firewall = account.firewalls[id];
-        if (!firewall) throw new Error(`interface ${nic.id}: firewall ${id} does not exist in the lab's cloud`);
-        // Resolved per firewall, since an interface may be in several.
-        return firewall[direction].map(({ self, ...rule }) => (self ? { ...rule, securityGroups: [...(rule.securityGroups ?? []), id] } : rule));
-    });
-    return securityGroupRuleset({ ingress: rules("ingress"), egress: rules("egress") }, { self: [], byId });
-}
-
 /**
- * Loads every interface's firewalls into its namespace. Called after any change to firewalls or interfaces: a rule
- * naming a group (or `self`) follows the addresses of the interfaces in that group.
+ * Loads each of the cloud's interfaces' packet filters into its namespace (`rulesetOf` renders it, see
+ * cloud-firewall.ts). Called after any change to firewalls, interfaces or instances: a rule naming a group or tag
+ * follows the addresses of what is in it.
  */
-export function syncFirewalls(account: CloudAccount): void {
+export function syncFirewalls(account: CloudAccount, cloud: CloudInterface["cloud"], rulesetOf: (nic: CloudInterface) => string): void {
     // An interface whose namespace is still being made loads its rules once it is there.
-    for (const nic of Object.values(account.interfaces).filter((i) => existsSync(`/run/netns/${hostNetns(i.host)}`))) {
-        const ruleset = interfaceRuleset(account, nic);
+    for (const nic of Object.values(account.interfaces).filter((i) => i.cloud === cloud && existsSync(`/run/netns/${hostNetns(i.host)}`))) {
+        const ruleset = rulesetOf(nic);
         const load = spawnSync("ip", ["netns", "exec", hostNetns(nic.host), "nft", "-f", "-"], { input: ruleset, encoding: "utf8" });
         if (load.status !== 0) throw new Error(`nft refused the firewall of ${nic.id}: ${load.stderr}\n${ruleset}`);
     }
+}
+
+/** The first address of the lab's /24 (every subnet the lab knows is that /24) that no interface and no lab host holds. */
+export function freeAddress(account: CloudAccount, kind: string): string {
+    const taken = new Set([...Object.values(account.interfaces).map((i) => i.address), ...(readState(labDir())?.hosts.map((h) => h.address) ?? [])]);
+    for (let i = 1; i <= 200; i++) if (!taken.has(hostAddress(i))) return hostAddress(i);
+    throw new Error(`${kind}: the lab's subnet is full`);
+}
+
+/**
+ * Records an interface (its address taken before any other call can pick it) and makes its namespace, named after
+ * `id` (the veth is ve-<host>: at most 15 characters). A failure leaves nothing behind.
+ */
+export async function openInterface(s: CloudStore, nic: Omit<CloudInterface, "host">, load: () => void): Promise<CloudInterface> {
+    const record: CloudInterface = { ...nic, host: `${nic.cloud === "ec2" ? "eni" : "gce"}-${createHash("sha256").update(nic.id).digest("hex").slice(0, 8)}` };
+    s.account.interfaces[nic.id] = record;
+    await s.save();
+    try {
+        await createInterface(record.host, record.address);
+        load();
+    } catch (err) {
+        await deleteInterface(record.host);
+        delete s.account.interfaces[nic.id];
+        await s.save();
+        throw err;
+    }
+    return record;
+}
+
+/** Removes an interface no instance uses; `inUse` is the cloud's error. */
+export async function closeInterface(s: CloudStore, id: string, inUse: (instance: string) => string): Promise<void> {
+    const nic = s.get("interfaces", id);
+    if (nic.instance) throw new Error(inUse(nic.instance));
+    await deleteInterface(nic.host);
+    delete s.account.interfaces[id];
+    await s.save();
+}
+
+/** Where a cloud's guest sees an attached disk (the cloud adapter's naming). */
+export type DeviceOf = (instance: CloudInstance, disk: CloudDisk) => GuestDevice;
+
+/** The disks attached to an instance, in attachment slot order. */
+export function attachedTo(s: CloudStore, instance: string): CloudDisk[] {
+    return Object.values(s.account.disks).filter((d) => d.attachment?.instance === instance)
+        .sort((a, b) => a.attachment!.slot - b.attachment!.slot);
+}
+
+/** The first attachment slot (from 1; the root disk is before them) no disk of the instance holds. */
+export function freeSlot(s: CloudStore, instance: string): number {
+    const used = new Set(attachedTo(s, instance).map((d) => d.attachment!.slot));
+    let slot = 1;
+    while (used.has(slot)) slot++;
+    return slot;
+}
+
+/** Boots the instance (see bootInstance) and plugs in every disk attached to it. */
+export async function startInstance(s: CloudStore, instance: CloudInstance, seed: BootSeed, fresh: boolean, deviceOf: DeviceOf): Promise<void> {
+    const nic = s.get("interfaces", instance.interface);
+    instance.pid = await bootInstance(instance, nic.host, seed, fresh);
+    instance.state = "running";
+    await s.save();
+    const guest = await guestPid(nic.host, instance.pid);
+    for (const disk of attachedTo(s, instance.id)) await plugDisk(nic.host, guest, disk.file, deviceOf(instance, disk));
+}
+
+/** Stops the instance cleanly; its root and its disks' attachments stay. */
+export async function stopInstance(s: CloudStore, instance: CloudInstance, deviceOf: DeviceOf, log: (line: string) => void): Promise<void> {
+    const nic = s.get("interfaces", instance.interface);
+    await haltInstance(nic.host, instance.pid, log);
+    for (const disk of attachedTo(s, instance.id)) await unplugDisk(nic.host, undefined, disk.file, deviceOf(instance, disk));
+    instance.state = "stopped";
+    instance.pid = undefined;
+    await s.save();
+}
+
+/** Deletes the instance: its root disk goes with it; attached disks are detached and kept; its interface is free. */
+export async function terminateInstance(s: CloudStore, record: CloudInstance, deviceOf: DeviceOf, log: (line: string) => void): Promise<void> {
+    const nic = s.get("interfaces", record.interface);
+    await haltInstance(nic.host, record.pid, log);
+    for (const disk of attachedTo(s, record.id)) {
+        await unplugDisk(nic.host, undefined, disk.file, deviceOf(record, disk));
+        disk.attachment = undefined;
+    }
+    deleteRoot(nic.host);
+    nic.instance = undefined;
+    delete s.account.instances[record.id];
+    await s.save();
+}
+
+/** Attaches a disk to an instance at the next free slot, plugging it in when the instance runs. */
+export async function attachDisk(s: CloudStore, record: CloudInstance, disk: CloudDisk, deviceName: string, deviceOf: DeviceOf): Promise<void> {
+    disk.attachment = { instance: record.id, deviceName, slot: freeSlot(s, record.id) };
+    await s.save();
+    if (record.state !== "running") return;
+    const nic = s.get("interfaces", record.interface);
+    try {
+        await plugDisk(nic.host, await guestPid(nic.host, record.pid!), disk.file, deviceOf(record, disk));
+    } catch (err) {
+        disk.attachment = undefined;
+        await s.save();
+        throw err;
+    }
+}
+
+/** Detaches a disk from its instance, taking it out of the running guest first. */
+export async function detachDisk(s: CloudStore, record: CloudInstance, disk: CloudDisk, deviceOf: DeviceOf): Promise<void> {
+    if (record.state === "running") {
+        const nic = s.get("interfaces", record.interface);
+        await unplugDisk(nic.host, await guestPid(nic.host, record.pid!), disk.file, deviceOf(record, disk));
+    }
+    disk.attachment = undefined;
+    await s.save();
+}
+
+/** A new disk: a sparse file of its size under the lab's disks directory. */
+export async function createDisk(s: CloudStore, disk: Omit<CloudDisk, "file">): Promise<void> {
+    const file = join(labDir(), "disks", `${disk.id.replace(/[^A-Za-z0-9_.-]+/g, "_")}.img`);
+    await createDiskFile(file, disk.sizeGiB);
+    s.account.disks[disk.id] = { ...disk, file };
+    await s.save();
+}
+
+/** Grows a disk; `smaller` is the cloud's error for a shrink. */
+export async function resizeDisk(s: CloudStore, id: string, sizeGiB: number, smaller: (current: number) => string): Promise<void> {
+    const disk = s.get("disks", id);
+    if (sizeGiB < disk.sizeGiB) throw new Error(smaller(disk.sizeGiB));
+    if (sizeGiB > disk.sizeGiB) await growDiskFile(disk.file, sizeGiB);
+    disk.sizeGiB = sizeGiB;
+    await s.save();
+}
+
+/** Deletes a detached disk and its file; `inUse` is the cloud's error for an attached one. */
+export async function removeDisk(s: CloudStore, id: string, inUse: (instance: string) => string): Promise<void> {
+    const disk = s.get("disks", id);
+    if (disk.attachment) throw new Error(inUse(disk.attachment.instance));
+    await deleteDiskFile(disk.file);
+    delete s.account.disks[id];
+    await s.save();
 }
 
 export interface BootSeed {

@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { awsProviders } from "./cloud-aws";
+import { gcpProviders } from "./cloud-gcp";
 import { Inputs, optionalObject, optionalString, requiredString } from "./runtime-inputs";
 import { copyToRemote, runRemote, sshConnection } from "./runtime-ssh";
 import { StoredResource } from "./runtime-state";
@@ -67,6 +68,7 @@ export const providers: Record<string, Provider> = {
     "command:remote:Command": command,
     "command:remote:CopyToRemote": copy,
     ...awsProviders,
+    ...gcpProviders,
 };
 
 async function run(inputs: Inputs, text: string | undefined): Promise<Record<string, string>> {
