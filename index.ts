@@ -6,7 +6,7 @@ import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
 import { gcpMachines } from "./components/targets/gcp/machines";
-import { downloadPort } from "./components/targets/cloud/downloads";
+import { installOutboundPorts } from "./components/scripts/install";
 import { gcsMemberStore, hostMemberStore, MemberStore, s3MemberStore } from "./components/backup/memberStore";
 import { gcsStore } from "./components/backup/gcsStore";
 import { s3Store } from "./components/backup/s3Store";
@@ -27,11 +27,10 @@ const gcs = backup && target.kind === "gcp"
 function machines(): Machine[] {
     if (target.kind === "hosts") return hostMachines(target, sshPrivateKey!);
     const cloud = { names: targetMemberNames(target, config.nodeCount), sshPrivateKey, prefix: `etcd-${stack}` };
-    if (target.kind === "aws") return awsMachines(target, { ...cloud, downloadPort: downloadPort(config), instanceProfile: s3?.instanceProfile.name });
-    const port = downloadPort(config);
+    if (target.kind === "aws") return awsMachines(target, { ...cloud, outboundPorts: installOutboundPorts(config), instanceProfile: s3?.instanceProfile.name });
     return gcpMachines(target, {
         ...cloud,
-        outboundPorts: [...(port === undefined ? [] : [{ port, purpose: "etcd release download" }]), ...(gcs ? [{ port: 443, purpose: "backups to GCS" }] : [])],
+        outboundPorts: [...installOutboundPorts(config), ...(gcs ? [{ port: 443, purpose: "backups to GCS" }] : [])],
         serviceAccountEmail: gcs?.serviceAccountEmail,
     });
 }

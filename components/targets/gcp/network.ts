@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { CLIENT_PORT, PEER_PORT } from "../../plan";
+import { OutboundPort } from "../machine";
 import { GcpTarget } from "./config";
 
 /** The members' firewall rules and each member's reserved internal address. */
@@ -41,7 +42,7 @@ export function memberTag(prefix: string): string {
 /**
  * The members' rules. Ingress: peers (2380) from members only; clients (2379) from members and the configured client
  * networks and tags; SSH from the admin networks or the bastion's tag. Egress: to members on 2379-2380, to the
- * outbound ports asked for (the release mirror's, when etcd is downloaded), nothing else. Rules are stateful, so replies need no rule;
+ * outbound ports the etcd layer asks for (the release mirror's, when etcd is downloaded), nothing else. Rules are stateful, so replies need no rule;
  * traffic to the metadata server (DHCP, DNS, instance metadata, NTP) is always allowed whatever the rules say
  * (VPC documentation, "VPC firewall rules", "Always allowed traffic").
  */
@@ -49,7 +50,7 @@ export function firewallRules(
     target: Pick<GcpTarget, "clientCidrs" | "clientTags" | "adminCidrs" | "bastion">,
     tag: string,
     memberAddresses: pulumi.Input<string>[],
-    outboundPorts: Array<{ port: number; purpose: string }>,
+    outboundPorts: OutboundPort[],
 ): FirewallRule[] {
     const tcp = (ports: string) => [{ protocol: "tcp", ports: [ports] }];
     const ingress = (name: string, description: string, port: number, from: Pick<FirewallRule, "sourceRanges" | "sourceTags">): FirewallRule =>
