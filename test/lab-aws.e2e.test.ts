@@ -12,20 +12,17 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { awsLabStack, LAB_AWS, openLabAccount } from "./lab/cloud-deploy";
-import { ClusterInfo, deploy, DeployResult, forgetDeployments } from "./lab/deploy";
-import { assertHealthy, missingWrites, ssh, sshTry, startWriter } from "./lab/e2e-support";
-import { LabHosts, labDown, labUp } from "./lab/hosts";
+import { ClusterInfo, deploy, DeployResult } from "./lab/deploy";
+import { assertHealthy, freshLab, labSkip, log, missingWrites, ssh, sshTry, startWriter, tearDownLab } from "./lab/e2e-support";
+import { LabHosts } from "./lab/hosts";
 import { labDir } from "./lab/lab-id";
 import { createHostNetns, hostAddress, hostNetns } from "./lab/netns";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && ["systemd-nspawn", "nft"].every((c) => spawnSync(c, ["--version"]).status === 0);
-const skip = canRun ? false : "needs root, systemd-nspawn and nft (run `npm run setup` as root)";
-if (skip) console.log(`# lab AWS end-to-end test skipped: ${skip}`);
+const skip = labSkip("lab AWS end-to-end test", ["nft"]);
 
 // Client namespaces far above the interfaces' addresses: client-ok is in aws.clientCidrs, client-no is not.
 const CLIENTS = { "client-ok": hostAddress(100), "client-no": hostAddress(101) } as const;
-const log = (line: string) => console.log(`# ${line}`);
 
 let lab: LabHosts;
 let info: ClusterInfo;
@@ -41,16 +38,14 @@ function ids(type: string): Record<string, string> {
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 0, dir: DIR, log });
+    lab = await freshLab(DIR, { count: 0 });
     await openLabAccount(DIR);
     for (const [name, address] of Object.entries(CLIENTS)) await createHostNetns(name, address);
 });
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
+    await tearDownLab(DIR);
 });
 
 test("an AWS stack comes up healthy on lab EC2, with data and WAL on their own EBS volumes, found by volume id and mounted by UUID", { skip }, async () => {

@@ -8,10 +8,14 @@ import { LabHosts, labDown, labUp } from "./hosts";
 /** Test log lines, as TAP comments. */
 export const log = (line: string) => console.log(`# ${line}`);
 
-/** Why the lab cannot run on this machine (it needs root and systemd-nspawn), said once; false when it can. */
-export function labSkip(what: string): string | false {
-    const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-    const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
+/**
+ * Why the lab cannot run on this machine (it needs root, systemd-nspawn and any `tools` named), said once; false
+ * when it can.
+ */
+export function labSkip(what: string, tools: string[] = []): string | false {
+    const needs = ["systemd-nspawn", ...tools];
+    const canRun = process.getuid?.() === 0 && needs.every((c) => spawnSync(c, ["--version"]).status === 0);
+    const skip = canRun ? false : `needs root and ${needs.join(", ")} (run \`npm run setup\` as root)`;
     if (skip) console.log(`# ${what} skipped: ${skip}`);
     return skip;
 }
