@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { CLIENT_PORT, PEER_PORT } from "../../plan";
+import { outboundRules } from "../cloud/outbound";
 import { OutboundPort } from "../machine";
 import { AwsTarget } from "./config";
 
@@ -23,7 +24,7 @@ export interface Rule {
 /**
  * The one security group all members share. Ingress: peers (2380) from members only; clients (2379) from members and
  * the configured client networks and groups; SSH from the admin networks or the bastion's group. Egress: to members
- * on 2379-2380, and to the outbound ports the etcd layer asks for (the release mirror's, when etcd is downloaded).
+ * on 2379-2380, and to the outbound ports the etcd layer asks for (the release mirror's when etcd is downloaded, a backup bucket's), each port once.
  * Security groups are stateful, so replies need no rule; DNS, time sync and instance metadata are not filtered by security groups (Amazon VPC User
  * Guide, "Security group rules").
  */
@@ -43,7 +44,7 @@ export function securityGroupRules(target: Pick<AwsTarget, "clientCidrs" | "clie
     if (target.adminCidrs.length) ingress.push(tcp("SSH: admin networks", SSH_PORT, split(target.adminCidrs)));
     if (target.bastion) ingress.push(tcp("SSH: bastion", SSH_PORT, { securityGroups: [target.bastion.source] }));
     const egress: Rule[] = [{ description: "etcd: to members", protocol: "tcp", fromPort: CLIENT_PORT, toPort: PEER_PORT, self: true }];
-    for (const p of outboundPorts) egress.push(tcp(p.purpose, p.port, { cidrBlocks: ["0.0.0.0/0"] }));
+    for (const p of outboundRules(outboundPorts)) egress.push(tcp(p.purpose, p.port, { cidrBlocks: ["0.0.0.0/0"] }));
     return { ingress, egress };
 }
 
