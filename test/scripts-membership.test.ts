@@ -76,6 +76,16 @@ test("a member is not restarted while another member is unhealthy, and its stage
     assert.equal(current(host), `releases/${OLD}`, "an unplanned restart would still run the old configuration");
 });
 
+test("members that also advertise DNS names are judged and asked at their addresses: names that do not resolve on the hosts change nothing", () => {
+    const named = (m: MemberPlan[]) => m.map((p, i) => memberLine(p, ids[i]).replace(p.clientUrl, `https://${p.name}.example.com:2379,${p.clientUrl}`));
+    const host = stagedHost(3, 0, named);
+    host.write("unhealthy", host.members.map((m) => `https://${m.name}.example.com:2379\n`).join(""));
+    const r = apply(host, 0, "existing", 60);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(restarts(host), ["systemctl restart etcd.service"]);
+    assert.deepEqual(host.log().filter((l) => l.includes("example.com")), [], "no etcdctl call goes to a name");
+});
+
 test("a member that crash-loops with its new configuration stops the roll on this run and on every later run", () => {
     const host = stagedHost(3, 0, healthy(3));
     host.write("crash", "");
