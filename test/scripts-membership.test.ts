@@ -179,6 +179,24 @@ test("a member late to its cluster's bootstrap joins under the identity its peer
     assert.match(host.read("members"), /^a4, started, etcd-4, https:\/\/127\.0\.0\.14:2380, https:\/\/127\.0\.0\.14:2379, false$/m);
 });
 
+test("during a bootstrap, a late member joins without waiting for the members after it, which start only once it is done", () => {
+    // Five in the initial cluster, three ran first: etcd lists etcd-4 and etcd-5 by name, with no client URL.
+    const unstartedNamed = (m: MemberPlan) => (id: string) => memberLine(m, id).replace(m.clientUrl, "");
+    const host = stagedHost(5, 3, (m) => [...healthy(3)(m), unstartedNamed(m[3])("a4"), unstartedNamed(m[4])("a5")], false);
+    const r = apply(host, 3, "new", 60);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /etcd-4: joined the cluster being bootstrapped; the health gate waits for the other members/);
+    assert.deepEqual(host.log().filter((l) => /^etcdctl member (remove|add|promote)/.test(l)), []);
+});
+
+test("the health judgement names a voting member that never started, even one etcd lists by name from a bootstrap", () => {
+    const host = stagedHost(4, 0, (m) => [...healthy(3)(m), memberLine(m[3], "a4").replace(m[3].clientUrl, "")]);
+    const r = apply(host, 0);
+    assert.notEqual(r.status, 0);
+    assert.match(firstLine(r.stderr), /refusing to restart etcd: the other members are not healthy: voting members announced but never started: https:\/\/127\.0\.0\.14:2380; $/);
+    assert.deepEqual(restarts(host), []);
+});
+
 function reconcile(host: FakeHost, want: number): { status: number; stdout: string; stderr: string } {
     return host.run(renderReconcileScript({ etcdVersion: VERSION, members: host.members.slice(0, want), certificates: releaseDir(NEW), timeoutSeconds: 60 }));
 }

@@ -67,9 +67,11 @@ cluster_problems_without() { # name of a member left out (one about to restart, 
     return 1
   fi
   members=$(at_addresses <<<"$members")
-  eps=$(awk -F', ' -v skip="$skip" '$2 == "started" && $3 != skip { print $5 }' <<<"$members" | paste -sd, -)
-  # A voting member that never started counts towards the quorum without serving it (learners do not count).
-  pending=$(awk -F', ' '$2 == "unstarted" && $6 == "false" { print $4 }' <<<"$members" | paste -sd, -)
+  eps=$(awk -F', ' -v skip="$skip" '$2 == "started" && $5 != "" && $3 != skip { print $5 }' <<<"$members" | paste -sd, -)
+  # A voting member that never started counts towards the quorum without serving it (learners do not count). It has
+  # no client URL: announced by member add (no name either), or named in the initial cluster of a bootstrap it has
+  # not joined yet (etcd lists that one as started).
+  pending=$(awk -F', ' '$5 == "" && $6 == "false" { print $4 }' <<<"$members" | paste -sd, -)
   if [ -n "$pending" ]; then problems+="voting members announced but never started: $pending; "; fi
   if [ -z "$eps" ]; then
     # A single-member cluster: no other member to judge.
