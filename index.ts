@@ -6,7 +6,8 @@ import { Machine } from "./components/targets/machine";
 import { hostMachines } from "./components/targets/hosts";
 import { awsMachines } from "./components/targets/aws/machines";
 import { gcpMachines } from "./components/targets/gcp/machines";
-import { downloadPort } from "./components/targets/cloud/downloads";
+import { installOutboundPorts } from "./components/scripts/install";
+import { backupOutboundPorts } from "./components/backup/settings";
 import { gcsMemberStore, hostMemberStore, MemberStore, s3MemberStore } from "./components/backup/memberStore";
 import { gcsStore } from "./components/backup/gcsStore";
 import { s3Store } from "./components/backup/s3Store";
@@ -27,14 +28,13 @@ const gcs = backup && target.kind === "gcp"
 // The one place that picks the target: each only makes machines; the cluster on top is the same.
 function machines(): Machine[] {
     if (target.kind === "hosts") return hostMachines(target, sshPrivateKey!);
-    const cloud = { names: targetMemberNames(target, config.nodeCount), sshPrivateKey, prefix: `etcd-${stack}` };
-    if (target.kind === "aws") return awsMachines(target, { ...cloud, downloadPort: downloadPort(config), instanceProfile: s3?.instanceProfile.name });
-    const port = downloadPort(config);
-    return gcpMachines(target, {
-        ...cloud,
-        outboundPorts: [...(port === undefined ? [] : [{ port, purpose: "etcd release download" }]), ...(gcs ? [{ port: 443, purpose: "backups to GCS" }] : [])],
-        serviceAccountEmail: gcs?.serviceAccountEmail,
-    });
+    // The etcd layer says what members must reach; clouds open egress to exactly that.
+    const cloud = {
+        names: targetMemberNames(target, config.nodeCount), sshPrivateKey, prefix: `etcd-${stack}`,
+        outboundPorts: [...installOutboundPorts(config), ...backupOutboundPorts(backup)],
+    };
+    if (target.kind === "aws") return awsMachines(target, { ...cloud, instanceProfile: s3?.instanceProfile.name });
+    return gcpMachines(target, { ...cloud, serviceAccountEmail: gcs?.serviceAccountEmail });
 }
 
 function backupStore(): MemberStore {

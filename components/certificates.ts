@@ -31,11 +31,11 @@ export function rotationUnit(stack: string, rotation: string): string {
     return `${stack} rotation ${rotation}`;
 }
 
-export function memberCertificateSpecs(member: { name: string; address: string }, extraSans: string[], stack: string, rotation: string, algorithm: KeyAlgorithm): { server: LeafSpec; peer: LeafSpec } {
+export function memberCertificateSpecs(member: { name: string; address: string; dnsNames?: string[] }, extraSans: string[], stack: string, rotation: string, algorithm: KeyAlgorithm): { server: LeafSpec; peer: LeafSpec } {
     const ou = rotationUnit(stack, rotation);
-    // Extra names (a load balancer, an alias) are for clients: a peer is always reached at a member's own address.
+    // Names (the member's own, a load balancer, an alias) are for clients: a peer is always reached at a member's address.
     return {
-        server: { commonName: member.name, organizationalUnit: ou, allowedUses: leafUses("server", algorithm), sans: memberSans(member, extraSans) },
+        server: { commonName: member.name, organizationalUnit: ou, allowedUses: leafUses("server", algorithm), sans: memberSans(member, [...(member.dnsNames ?? []), ...extraSans]) },
         peer: { commonName: member.name, organizationalUnit: ou, allowedUses: leafUses("peer", algorithm), sans: memberSans(member, []) },
     };
 }

@@ -114,8 +114,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const trusts = trustSteps(args.machines, config, stack, ca.certPem, preflights, this);
         const machines = guardedMachines(args.machines, new Map(args.machines.map((m, i) => [m, [preflights[i], trusts[i]]])));
         const token = ca.publicKeyFingerprint.apply((fp) => clusterToken(stack, fp));
-        const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => m.address))
-            .apply((addresses) => machines.map((m, i) => planMember(m.name, addresses[i])));
+        const plans: pulumi.Output<MemberPlan[]> = pulumi.all(machines.map((m) => pulumi.all([m.address, m.dnsNames ?? []])))
+            .apply((reached) => machines.map((m, i) => planMember(m.name, reached[i][0], reached[i][1])));
         const install = installSource(config);
         const renewal = certificateRenewal(args.now, config.certValidityDays, config.certRenewBeforeDays);
         const rotation = rotationLabel(config.certRotation, renewal);

@@ -1,6 +1,6 @@
 import { ClusterConfig } from "./config";
 import { PKI, walPath } from "./layout";
-import { CLIENT_PORT, METRICS_URL, MemberPlan, urlHost } from "./plan";
+import { CLIENT_PORT, METRICS_URL, MemberPlan, advertisedClientUrls, urlHost } from "./plan";
 import { corruptionCheckEnvironment } from "./versions";
 
 /**
@@ -28,7 +28,7 @@ export function memberEnvironment(member: MemberPlan, config: ClusterConfig): Re
         ETCD_LISTEN_PEER_URLS: member.peerUrl,
         ETCD_INITIAL_ADVERTISE_PEER_URLS: member.peerUrl,
         ETCD_LISTEN_CLIENT_URLS: `${member.clientUrl},https://${urlHost("127.0.0.1")}:${CLIENT_PORT}`,
-        ETCD_ADVERTISE_CLIENT_URLS: member.clientUrl,
+        ETCD_ADVERTISE_CLIENT_URLS: advertisedClientUrls(member).join(","),
         ETCD_LISTEN_METRICS_URLS: METRICS_URL,
         ETCD_CERT_FILE: PKI.serverCert,
         ETCD_KEY_FILE: PKI.serverKey,

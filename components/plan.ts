@@ -9,6 +9,8 @@ export const METRICS_URL = "http://127.0.0.1:2381";
 export interface MemberPlan {
     name: string;
     address: string;
+    /** Names clients may also reach the member by: advertised and in its server certificate, never listened on. */
+    dnsNames: string[];
     clientUrl: string;
     peerUrl: string;
 }
@@ -18,13 +20,22 @@ export function urlHost(address: string): string {
     return address.includes(":") ? `[${address}]` : address;
 }
 
-export function planMember(name: string, address: string): MemberPlan {
+export function planMember(name: string, address: string, dnsNames: string[] = []): MemberPlan {
     return {
         name,
         address,
+        dnsNames,
         clientUrl: `https://${urlHost(address)}:${CLIENT_PORT}`,
         peerUrl: `https://${urlHost(address)}:${PEER_PORT}`,
     };
+}
+
+/**
+ * What the member advertises to clients: its address first, then its names. Peer URLs stay on the address: etcd
+ * keeps them in the membership (changing one takes `member update`) and resolves them when it bootstraps.
+ */
+export function advertisedClientUrls(member: MemberPlan): string[] {
+    return [member.clientUrl, ...member.dnsNames.map((n) => `https://${n}:${CLIENT_PORT}`)];
 }
 
 /** `--initial-cluster`: every member's name and peer URL, in member order. */

@@ -9,6 +9,7 @@ import { AwsTarget } from "../components/targets/aws/config";
 import { attachmentOptions, ebsDevicePath, volumeOptions } from "../components/targets/aws/disks";
 import { instanceOptions } from "../components/targets/aws/instance";
 import { securityGroupRules } from "../components/targets/aws/network";
+import { installOutboundPorts } from "../components/scripts/install";
 import { spreadAcrossZones } from "../components/targets/cloud/zones";
 import { assertOneError, AWS_SUBNETS, awsConfig, awsSettings, byType, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
 
@@ -92,7 +93,11 @@ test("the security group: peers from members only, clients from members and conf
         { protocol: "tcp", fromPort: 2379, toPort: 2379, securityGroups: ["sg-0ccccccccccccccc2"] },
         { protocol: "tcp", fromPort: 22, toPort: 22, securityGroups: ["sg-0bbbbbbbbbbbbbbb1"] },
     ]);
-    const offline = securityGroupRules({ clientCidrs: ["2001:db8::/48"], clientSecurityGroups: [], adminCidrs: ["10.0.0.0/8"] }, undefined);
+    const mirror = securityGroupRules({ clientCidrs: [], clientSecurityGroups: [], adminCidrs: ["10.0.0.0/8"] },
+        installOutboundPorts({ etcdDownloadUrl: "https://mirror.example.com:8443/etcd" }));
+    assert.deepEqual(ports(mirror.egress)[1], { protocol: "tcp", fromPort: 8443, toPort: 8443, cidrBlocks: ["0.0.0.0/0"] }, "a mirror on its own port: that port");
+    const offline = securityGroupRules({ clientCidrs: ["2001:db8::/48"], clientSecurityGroups: [], adminCidrs: ["10.0.0.0/8"] },
+        installOutboundPorts({ etcdArchive: "etcd-v3.6.14-linux-amd64.tar.gz", etcdDownloadUrl: "https://github.com/etcd-io/etcd/releases/download" }));
     assert.deepEqual(ports(offline.egress), [{ protocol: "tcp", fromPort: 2379, toPort: 2380, self: true }], "an offline install needs no egress but to members");
     assert.deepEqual(ports(offline.ingress)[2], { protocol: "tcp", fromPort: 2379, toPort: 2379, ipv6CidrBlocks: ["2001:db8::/48"] });
     for (const eni of byType(small, "aws:ec2/networkInterface:NetworkInterface")) assert.deepEqual(eni.inputs.securityGroups, [`${sg.name}-id`]);

@@ -267,6 +267,20 @@ test("with backup on aws: a versioned, encrypted, private bucket with tag-based 
     for (const m of ["etcd-1", "etcd-2", "etcd-3"]) assert.match(String(named(run, `${m}-backup`).inputs.create), /aws-sigv4 = "aws:amz:eu-west-1:s3"/);
 });
 
+test("with backup on a cloud, members may leave on 443 for the bucket, whatever the release mirror's port, with each port opened once", () => {
+    type Egress = { description: string; fromPort: number; toPort: number };
+    const egress = (run: ReturnType<typeof runProgram>) => (byType(run, "aws:ec2/securityGroup:SecurityGroup")[0].inputs.egress as Egress[])
+        .map((e) => [e.description, e.fromPort, e.toPort]);
+    const mirror = runProgram(awsConfig(3, {}, { backup: { schedule: "hourly" }, etcdDownloadUrl: "https://mirror.example.com:8443/etcd" }));
+    assert.equal(mirror.error, undefined);
+    assert.deepEqual(egress(mirror), [["etcd: to members", 2379, 2380], ["etcd release download", 8443, 8443], ["backups to S3", 443, 443]]);
+    const shared = runProgram(awsConfig(3, {}, { backup: { schedule: "hourly" } }));
+    assert.deepEqual(egress(shared), [["etcd: to members", 2379, 2380], ["etcd release download, backups to S3", 443, 443]]);
+    const gcp = runProgram(gcpConfig(3, {}, { backup: { schedule: "hourly" } }));
+    const out = byType(gcp, "gcp:compute/firewall:Firewall").filter((f) => f.name.includes("-out-"));
+    assert.deepEqual(out.map((f) => [f.name, f.inputs.description]), [["etcd-dev-out-443", "etcd release download, backups to GCS"]], "one rule per port: GCP names rules by it");
+});
+
 const moto = spawnSync("moto_server", ["--help"]).status === 0 ? false : "needs moto_server (Debian: python3-moto), a local S3 stand-in";
 
 test("S3 uploads work against a local S3 stand-in (moto): the snapshot and its checksum file arrive intact under the stack's prefix", { skip: moto }, async () => {

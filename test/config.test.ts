@@ -81,6 +81,22 @@ test("host addresses are unicast IPs, written one way; ports are plain numbers; 
     errorFor(third({ adress: "10.0.0.9" }), "hosts[2].adress", "10.0.0.9", /unknown key "adress"; allowed keys: name, address, user, port, hostKey/);
 });
 
+test("hosts may carry DNS names, checked and lower-cased; a wildcard, an IP, a localhost name or a name given twice is refused by key", () => {
+    const third = (dnsNames: unknown, first: Record<string, unknown> = {}) =>
+        ({ hosts: [{ ...hosts(1)[0], ...first }, hosts(2)[1], { ...hosts(3)[2], dnsNames }] });
+    const { target, errors } = validate(third(["Etcd-3.Example.com", "etcd-3"]));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(target!.kind === "hosts" && target!.hosts.map((h) => h.dnsNames), [undefined, undefined, ["etcd-3.example.com", "etcd-3"]]);
+    for (const bad of ["*.example.com", "etcd-3.example.com.", "10.0.0.3", "etcd_3.example.com", "-etcd.example.com", `${"a".repeat(64)}.example.com`, "", 7]) {
+        errorFor(third([bad]), "hosts[2].dnsNames[0]", JSON.stringify(bad), /expected a DNS name \(RFC 1123.*no wildcard, no trailing dot\)/);
+    }
+    errorFor(third(["localhost"]), "hosts[2].dnsNames[0]", "localhost", /reaches only the client's own machine/);
+    errorFor(third("etcd-3.example.com"), "hosts[2].dnsNames", "etcd-3.example.com", /expected a list of DNS names/);
+    errorFor(third(["a.example.com", "A.example.com"]), "hosts[2].dnsNames[1]", "A.example.com", /also listed at hosts\[2\]\.dnsNames\[0\].*extraSans/);
+    errorFor(third(["db.example.com"], { dnsNames: ["db.example.com"] }), "hosts[2].dnsNames[0]", "db.example.com", /also listed at hosts\[0\]\.dnsNames\[0\]/);
+    errorFor(third(["etcd-1"]), "hosts[2].dnsNames[0]", "etcd-1", /name of member etcd-1/);
+});
+
 test("every host needs its SSH host key, well formed, so no connection trusts whoever answers", () => {
     const third = (entry: Record<string, unknown>) => ({ hosts: [...hosts(2), { name: "etcd-3", address: "10.0.0.3", ...entry }] });
     errorFor(third({}), "hosts[2].hostKey", "null", /SSH public key as one line.*ssh-keyscan/);

@@ -9,35 +9,29 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterInfo, deploy, etcdctl, forgetDeployments, LAB_CLIENTS } from "./lab/deploy";
-import { assertHealthy, mainPids, missingWrites, ok, ssh, startWriter } from "./lab/e2e-support";
-import { LabHosts, labDown, labUp } from "./lab/hosts";
+import { ClusterInfo, deploy, etcdctl, LAB_CLIENTS } from "./lab/deploy";
+import { assertHealthy, mainPids, missingWrites, ok, ssh, startWriter, labSkip, freshLab, tearDownLab, log } from "./lab/e2e-support";
+import { LabHosts } from "./lab/hosts";
 import { labDir } from "./lab/lab-id";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# lab auth end-to-end test skipped: ${skip}`);
+const skip = labSkip("lab auth end-to-end test");
 
 /** The lab's gateway client plus a kube-apiserver-like client on the default prefix. */
 const CLIENTS = [...LAB_CLIENTS, "kube-apiserver"];
 
 let lab: LabHosts;
 let info: ClusterInfo;
-const log = (line: string) => console.log(`# ${line}`);
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 3, dir: DIR, log });
+    lab = await freshLab(DIR, { count: 3 });
     info = (await deploy(lab, { dir: DIR, extraConfig: { clientCertificates: CLIENTS } })).info;
 });
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
 });
 
 /** curl in a network namespace (the lab's, or a member's own: etcd checks a peer's certificate against its address). */

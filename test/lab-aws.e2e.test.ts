@@ -11,16 +11,14 @@ import * as assert from "node:assert/strict";
 import { awsLabStack, LAB_AWS } from "./lab/cloud-deploy";
 import { ClusterInfo, deploy, DeployResult } from "./lab/deploy";
 import { CLOUD_CLIENTS, cloudLabHooks, cloudSkip, deployUnderWriter, healthyFrom, openPorts, stackResources, startTimes } from "./lab/cloud-e2e";
-import { assertHealthy, ssh, sshTry } from "./lab/e2e-support";
+import { assertHealthy, log, ssh, sshTry } from "./lab/e2e-support";
 import { labDir } from "./lab/lab-id";
 import { hostNetns } from "./lab/netns";
 
 const DIR = labDir();
-const skip = cloudSkip;
-if (skip) console.log(`# lab AWS end-to-end test skipped: ${skip}`);
+const skip = cloudSkip("lab AWS end-to-end test");
 const CLIENTS = CLOUD_CLIENTS;
-const log = (line: string) => console.log(`# ${line}`);
-const lab = cloudLabHooks(log);
+const lab = cloudLabHooks(skip);
 let info: ClusterInfo;
 
 const stack = (ami: string) => awsLabStack(lab(), { nodes: 3, clientCidrs: [`${CLIENTS["client-ok"]}/32`], aws: { ami } });

@@ -8,20 +8,18 @@
  */
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { restoreKey } from "../components/config/restore";
 import { BUMP_REVISION } from "../components/scripts/restore";
-import { ClusterInfo, deploy, forgetDeployments } from "./lab/deploy";
-import { ok as okOn, ssh as sshOn, sshTry as sshTryOn } from "./lab/e2e-support";
-import { LabHost, LabHosts, labAddHosts, labDown, labUp } from "./lab/hosts";
+import { ClusterInfo, deploy } from "./lab/deploy";
+import { freshLab, labSkip, log, ok as okOn, ssh as sshOn, sshTry as sshTryOn, tearDownLab } from "./lab/e2e-support";
+import { LabHost, LabHosts, labAddHosts } from "./lab/hosts";
 import { labDir } from "./lab/lab-id";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# lab backup end-to-end test skipped: ${skip}`);
+const skip = labSkip("lab backup end-to-end test");
 
 const STORE_DIR = "/srv/etcd-backups";
 const KEEP = 2;
@@ -30,7 +28,6 @@ let store: LabHost;
 let info: ClusterInfo;
 let outputs: Record<string, unknown>;
 let backupConfig: Record<string, unknown>;
-const log = (line: string) => console.log(`# ${line}`);
 const ssh = (address: string, command: string) => sshOn(info, address, command);
 const sshTry = (address: string, command: string) => sshTryOn(info, address, command);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,9 +52,7 @@ function etcdutl(): string {
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 3, dir: DIR, log });
+    lab = await freshLab(DIR, { count: 3 });
     [store] = await labAddHosts({ count: 1, dir: DIR, log });
     backupConfig = { schedule: "every 1m", retention: { hourly: KEEP, daily: 1 }, store: { host: { address: store.address, hostKey: store.hostKey }, directory: STORE_DIR } };
     ({ info, outputs } = await deploy(lab, { dir: DIR, log: () => undefined, extraConfig: { backup: backupConfig } }));
@@ -65,8 +60,7 @@ before(async () => {
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
 });
 
 test("backups appear every minute from one member at a time, verified, and retention keeps the newest", { skip }, async () => {

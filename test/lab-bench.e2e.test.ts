@@ -8,21 +8,18 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { forgetDeployments, REPO } from "./lab/deploy";
-import { labDown } from "./lab/hosts";
+import { REPO } from "./lab/deploy";
 import { labDir, LAB_NAME } from "./lab/lab-id";
 import { Row } from "./bench/results";
+import { labSkip, tearDownLab } from "./lab/e2e-support";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# bench smoke test skipped: ${skip}`);
+const skip = labSkip("bench smoke test");
 
 after(async () => {
     if (skip) return;
     // The bench tears down on its own; this only matters if the bench itself could not.
-    await labDown({ dir: DIR });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
 });
 
 test("one short bench run prints figures for ours and the reference, writes them as JSON, and leaves no lab running", { skip }, () => {

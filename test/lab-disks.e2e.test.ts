@@ -9,21 +9,18 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterInfo, deploy, forgetDeployments, LAB_PREFLIGHT } from "./lab/deploy";
-import { assertHealthy as assertHealthyOn, ok as okOn, ssh as sshOn } from "./lab/e2e-support";
+import { ClusterInfo, deploy, LAB_PREFLIGHT } from "./lab/deploy";
+import { assertHealthy as assertHealthyOn, ok as okOn, ssh as sshOn, labSkip, freshLab, tearDownLab, log } from "./lab/e2e-support";
 import { labDiskFile } from "./lab/hosts-disks";
 import { LabHosts, labDown, labRebuild, labUp } from "./lab/hosts";
 import { labDir } from "./lab/lab-id";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# lab disks end-to-end test skipped: ${skip}`);
+const skip = labSkip("lab disks end-to-end test");
 
 let lab: LabHosts;
 let info: ClusterInfo;
 let outputs: Record<string, unknown>;
-const log = (line: string) => console.log(`# ${line}`);
 
 const ssh = (address: string, command: string) => sshOn(info, address, command);
 const address = (name: string) => lab.hosts.find((h) => h.name === name)!.address;
@@ -55,16 +52,13 @@ const preflightOf = (name: string) => (outputs.preflight as Record<string, Recor
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 3, dir: DIR, log, disks: true });
+    lab = await freshLab(DIR, { count: 3, disks: true });
     info = { netns: lab.netns, sshKey: lab.sshKey, sshUser: lab.sshUser } as ClusterInfo;
 });
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
 });
 
 test("a disk holding a filesystem is refused and left untouched; failed preflight checks keep etcd from starting", { skip }, async () => {

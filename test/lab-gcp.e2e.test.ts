@@ -15,16 +15,14 @@ import { CLOUD_CLIENTS, cloudLabHooks, cloudSkip, deployUnderWriter, healthyFrom
 import { gcpLabStack, LAB_GCP } from "./lab/cloud-deploy";
 import { cloudFile, readAccount } from "./lab/cloud-store";
 import { ClusterInfo, deploy, DeployResult } from "./lab/deploy";
-import { assertHealthy, ssh, sshTry } from "./lab/e2e-support";
+import { assertHealthy, log, ssh, sshTry } from "./lab/e2e-support";
 import { labDir } from "./lab/lab-id";
 import { hostNetns } from "./lab/netns";
 
 const DIR = labDir();
-const skip = cloudSkip;
-if (skip) console.log(`# lab GCP end-to-end test skipped: ${skip}`);
+const skip = cloudSkip("lab GCP end-to-end test");
 const CLIENTS = CLOUD_CLIENTS;
-const log = (line: string) => console.log(`# ${line}`);
-const lab = cloudLabHooks(log);
+const lab = cloudLabHooks(skip);
 const INSTANCE = "gcp:compute/instance:Instance";
 const DISK = "gcp:compute/disk:Disk";
 let info: ClusterInfo;

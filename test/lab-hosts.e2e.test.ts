@@ -6,21 +6,17 @@
  */
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
 import { existsSync } from "fs";
-import { forgetDeployments } from "./lab/deploy";
-import { LabHosts, labAddHosts, labDown, labKill, labRebuild, labRemoveHosts, labUp } from "./lab/hosts";
+import { LabHosts, labAddHosts, labKill, labRebuild, labRemoveHosts, labUp } from "./lab/hosts";
 import { labSsh } from "./lab/hosts-ssh";
 import { readState } from "./lab/hosts-state";
 import { labDir } from "./lab/lab-id";
 import { labNamespaces } from "./lab/netns";
+import { labSkip, freshLab, tearDownLab, log } from "./lab/e2e-support";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# lab hosts end-to-end test skipped: ${skip}`);
+const skip = labSkip("lab hosts end-to-end test");
 
-const log = (line: string) => console.log(`# ${line}`);
 let lab: LabHosts;
 
 async function sh(address: string, command: string): Promise<{ code: number; out: string }> {
@@ -32,9 +28,7 @@ const nspawnPid = (name: string) => readState(DIR)!.hosts.find((h) => h.name ===
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 3, dir: DIR, log });
+    lab = await freshLab(DIR, { count: 3 });
     for (const h of lab.hosts) {
         const r = await sh(h.address, `mkdir -p /var/lib/etcd /var/lib/etcd-wal && echo ${h.name} > /var/lib/etcd/marker && ` +
             `chown nobody:nogroup /var/lib/etcd/marker && chmod 600 /var/lib/etcd/marker && echo ${h.name} > /root/os-marker`);
@@ -44,8 +38,7 @@ before(async () => {
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
 });
 
 test("a larger count adds hosts and keeps the running ones running, with their files", { skip }, async () => {

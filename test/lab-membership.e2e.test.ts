@@ -9,21 +9,17 @@
  */
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
-import { ClusterInfo, deploy, forgetDeployments } from "./lab/deploy";
-import { assertHealthy, mainPids, missingWrites, ok, ssh, startWriter } from "./lab/e2e-support";
-import { LabHosts, labDown, labKill, labRebuild, labUp } from "./lab/hosts";
+import { ClusterInfo, deploy } from "./lab/deploy";
+import { assertHealthy, freshLab, labSkip, log, mainPids, missingWrites, ok, ssh, startWriter, tearDownLab } from "./lab/e2e-support";
+import { LabHosts, labKill, labRebuild, labUp } from "./lab/hosts";
 import { labDir } from "./lab/lab-id";
 
 const DIR = labDir();
 const HOSTS = 7;
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# lab membership test skipped: ${skip}`);
+const skip = labSkip("lab membership test");
 
 let lab: LabHosts;
 let info: ClusterInfo;
-const log = (line: string) => console.log(`# ${line}`);
 
 /** Deploys the stack configured with the first `n` lab hosts; fails the test on error. */
 async function deployOn(n: number, extraConfig: Record<string, unknown> = {}): Promise<ClusterInfo> {
@@ -49,15 +45,12 @@ const refreshHosts = async () => { lab = await labUp({ count: HOSTS, dir: DIR, l
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: HOSTS, dir: DIR, log });
+    lab = await freshLab(DIR, { count: HOSTS });
 });
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
 });
 
 test("a single member grows to three: the new members join its cluster, which keeps its data", { skip }, async () => {

@@ -12,17 +12,14 @@ import * as path from "path";
 import { PKI, binary } from "../components/layout";
 import { NOSPACE_RECOVER } from "../components/nospace";
 import { BUMP_REVISION } from "../components/scripts/restore";
-import { ClusterInfo, deploy, forgetDeployments } from "./lab/deploy";
-import { assertHealthy, mainPids, missingWrites, ok, ssh, sshAsync, sshTry, startWriter } from "./lab/e2e-support";
-import { LabHosts, labDown, labUp } from "./lab/hosts";
+import { ClusterInfo, deploy } from "./lab/deploy";
+import { assertHealthy, freshLab, labSkip, log, mainPids, missingWrites, ok, ssh, sshAsync, sshTry, startWriter, tearDownLab } from "./lab/e2e-support";
+import { LabHosts } from "./lab/hosts";
 import { labDir } from "./lab/lab-id";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# lab restore end-to-end test skipped: ${skip}`);
+const skip = labSkip("lab restore end-to-end test");
 
-const log = (line: string) => console.log(`# ${line}`);
 /** The smallest quota the program allows: small enough to fill in the lab. */
 const QUOTA = 256 * 1024 ** 2;
 const SNAPSHOTS = path.join(DIR, "snapshots");
@@ -31,18 +28,15 @@ let info: ClusterInfo;
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    lab = await freshLab(DIR, { count: 3 });
     fs.rmSync(SNAPSHOTS, { recursive: true, force: true });
     fs.mkdirSync(SNAPSHOTS, { recursive: true, mode: 0o700 });
-    lab = await labUp({ count: 3, dir: DIR, log });
     info = (await deploy(lab, { dir: DIR, extraConfig: { quotaBackendBytes: QUOTA }, log: () => undefined })).info;
 });
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
 });
 
 const keys = (prefix: string) => ok(info, ["get", prefix, "--prefix", "--keys-only"]).split("\n").filter(Boolean);
@@ -60,9 +54,7 @@ test("a snapshot restored into a fresh cluster holds exactly the keys written be
     assert.equal(keys("e2e/restore/").length, before.length + 5);
 
     log("fresh hosts, a new stack state, restoreFrom the snapshot");
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 3, dir: DIR, log });
+    lab = await freshLab(DIR, { count: 3 });
     const restored = await deploy(lab, { dir: DIR, extraConfig: { quotaBackendBytes: QUOTA, restoreFrom: snapshot }, log: () => undefined });
     info = restored.info;
     log(`restore deployed in ${restored.seconds.toFixed(1)} s`);

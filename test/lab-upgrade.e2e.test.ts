@@ -5,19 +5,15 @@
  */
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "child_process";
-import { ClusterInfo, deploy, forgetDeployments } from "./lab/deploy";
-import { assertHealthy, assertRestartedOneAtATime, mainPids, missingWrites, ok, ssh, startWriter } from "./lab/e2e-support";
+import { ClusterInfo, deploy } from "./lab/deploy";
+import { assertHealthy, assertRestartedOneAtATime, mainPids, missingWrites, ok, ssh, startWriter, labSkip, freshLab, tearDownLab, log } from "./lab/e2e-support";
 import { ensureEtcdArchive, EtcdArchive } from "./lab/etcd-archive";
-import { LabHosts, labDown, labUp } from "./lab/hosts";
+import { LabHosts } from "./lab/hosts";
 import { labCacheDir, labDir } from "./lab/lab-id";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# lab upgrade end-to-end test skipped: ${skip}`);
+const skip = labSkip("lab upgrade end-to-end test");
 
-const log = (line: string) => console.log(`# ${line}`);
 let lab: LabHosts;
 let older: LabHosts;
 let newer: LabHosts;
@@ -58,9 +54,7 @@ async function assertRefused(label: string, hosts: LabHosts, extraConfig: Record
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await labUp({ count: 3, dir: DIR, log });
+    lab = await freshLab(DIR, { count: 3 });
     const cache = labCacheDir(DIR);
     older = withArchive(lab, await ensureEtcdArchive(cache, "trixie"));
     newer = withArchive(lab, await ensureEtcdArchive(cache, "sid"));
@@ -70,8 +64,7 @@ before(async () => {
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
 });
 
 test("a patch upgrade rolls one member at a time under a writer that loses nothing, and the cluster reports the new version", { skip }, async () => {

@@ -8,22 +8,19 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterInfo, deploy, etcdctl, EtcdctlOptions, forgetDeployments } from "./lab/deploy";
-import { assertHealthy as assertHealthyOn, assertRestartedOneAtATime, etcdctlAsync as etcdctlAsyncOn, mainPids as mainPidsOn, missingWrites, ok as okOn, ssh as sshOn, startWriter } from "./lab/e2e-support";
-import { LabHosts, labDown, labUp } from "./lab/hosts";
+import { ClusterInfo, deploy, etcdctl, EtcdctlOptions } from "./lab/deploy";
+import { assertHealthy as assertHealthyOn, assertRestartedOneAtATime, etcdctlAsync as etcdctlAsyncOn, mainPids as mainPidsOn, missingWrites, ok as okOn, ssh as sshOn, startWriter, labSkip, freshLab, tearDownLab, log } from "./lab/e2e-support";
+import { LabHosts } from "./lab/hosts";
 import { layOutMirror, startMirror, trustMirrorCommand } from "./lab/mirror";
 import { labDir } from "./lab/lab-id";
 
 const DIR = labDir();
-const canRun = process.getuid?.() === 0 && spawnSync("systemd-nspawn", ["--version"]).status === 0;
-const skip = canRun ? false : "needs root and systemd-nspawn (run `npm run setup` as root)";
-if (skip) console.log(`# lab end-to-end test skipped: ${skip}`);
+const skip = labSkip("lab end-to-end test");
 
 let lab: LabHosts;
 let info: ClusterInfo;
 let outputs: Record<string, unknown>;
 const timings: Record<string, string> = {};
-const log = (line: string) => console.log(`# ${line}`);
 
 async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
     const t = Date.now();
@@ -41,16 +38,13 @@ const etcdctlAsync = (args: string[], opts: EtcdctlOptions) => etcdctlAsyncOn(in
 
 before(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await timed("hosts up (3, image cached or built)", () => labUp({ count: 3, dir: DIR, log }));
+    lab = await timed("hosts up (3, image cached or built)", () => freshLab(DIR, { count: 3 }));
     ({ info, outputs } = await timed("deploy to healthy (3 members)", () => deploy(lab, { dir: DIR, log: () => undefined })));
 });
 
 after(async () => {
     if (skip) return;
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
+    await tearDownLab(DIR);
     log(`timings: ${JSON.stringify(timings)}`);
 });
 
@@ -162,9 +156,7 @@ test("a configuration change with a certificate rotation rolls out one member at
 
 test("a 5-member lab installs etcd from an https release mirror, refuses a tampered tarball (even with a matching SHA256SUMS) and a redirect to http, refuses a host whose key does not match, and is healthy", { skip }, async () => {
     // A new lab and a new deployment: the runtime's state of the 3-member one would describe hosts that are gone.
-    await labDown({ dir: DIR, log });
-    forgetDeployments(DIR);
-    lab = await timed("hosts up (5)", () => labUp({ count: 5, dir: DIR, log }));
+    lab = await timed("hosts up (5)", () => freshLab(DIR, { count: 5 }));
     const mirrorDir = path.join(DIR, "mirror");
     fs.rmSync(mirrorDir, { recursive: true, force: true });
     const tampered = path.join(DIR, "tampered.tar.gz");

@@ -197,8 +197,24 @@ test("certificates renew by generation: keys and certificates carry it, and the 
     }
 });
 
+/** Three hosts, the first with DNS names, the gate on the third. */
+const variant = runProgram(hostsConfig(3, {
+    healthGateMember: "etcd-3",
+    hosts: JSON.parse(hostsConfig(3).hosts).map((h: Record<string, unknown>, i: number) => i === 0 ? { ...h, dnsNames: ["etcd-1.example.com"] } : h),
+}));
+
 test("the health gate runs from the first member, or from any member named in healthGateMember", () => {
     const host = (run: typeof three) => (named(run, "etcd-health").inputs.connection as { host: string }).host;
     assert.equal(host(three), "192.0.2.11");
-    assert.equal(host(runProgram(hostsConfig(3, { healthGateMember: "etcd-3" }))), "192.0.2.13");
+    assert.equal(host(variant), "192.0.2.13");
+});
+
+test("a host's DNS names go into its server certificate and advertised client URLs, not its peer certificate; outputs stay on addresses", () => {
+    assert.equal(variant.error, undefined);
+    assert.deepEqual(named(variant, "etcd-1-server-csr").inputs.dnsNames, ["etcd-1", "localhost", "etcd-1.example.com"]);
+    assert.deepEqual(named(variant, "etcd-1-peer-csr").inputs.dnsNames, ["etcd-1", "localhost"]);
+    assert.deepEqual(named(variant, "etcd-2-server-csr").inputs.dnsNames, ["etcd-2", "localhost"], "names belong to their own member");
+    assert.match(named(variant, "etcd-1-configure").inputs.create as string, /ETCD_ADVERTISE_CLIENT_URLS=https:\/\/192\.0\.2\.11:2379,https:\/\/etcd-1\.example\.com:2379\n/);
+    assert.match(named(variant, "etcd-1-configure").inputs.create as string, /ETCD_LISTEN_CLIENT_URLS=https:\/\/192\.0\.2\.11:2379,https:\/\/127\.0\.0\.1:2379\n/);
+    assert.deepEqual(variant.outputs.clientEndpoints.value, ["https://192.0.2.11:2379", "https://192.0.2.12:2379", "https://192.0.2.13:2379"]);
 });

@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { validateConfig } from "../components/config";
 import { memberEnvironment, renderEnvironmentFile } from "../components/environment";
-import { planMember } from "../components/plan";
+import { initialCluster, planMember } from "../components/plan";
 import { authPlan } from "../components/clients";
 import { renderApplyScript } from "../components/scripts/apply";
 import { renderAuthScript } from "../components/scripts/auth";
@@ -110,6 +110,18 @@ test("TLS 1.2 is limited to forward-secret AEAD suites, with TLS 1.3 left on", (
     const suites = env.ETCD_CIPHER_SUITES.split(",");
     assert.ok(suites.length > 0);
     for (const suite of suites) assert.match(suite, /^TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)$/, suite);
+});
+
+test("a member's DNS names are advertised to clients after its address; etcd listens and peers on the address only", () => {
+    const named = planMember("etcd-1", "10.0.0.1", ["etcd-1.example.com", "db1.example.com"]);
+    const env = memberEnvironment(named, configFor("small"));
+    assert.equal(env.ETCD_ADVERTISE_CLIENT_URLS, "https://10.0.0.1:2379,https://etcd-1.example.com:2379,https://db1.example.com:2379");
+    assert.equal(env.ETCD_LISTEN_CLIENT_URLS, "https://10.0.0.1:2379,https://127.0.0.1:2379");
+    assert.equal(env.ETCD_LISTEN_PEER_URLS, "https://10.0.0.1:2380");
+    assert.equal(env.ETCD_INITIAL_ADVERTISE_PEER_URLS, "https://10.0.0.1:2380");
+    assert.equal(initialCluster([named, ...members.slice(1)]).split(",")[0], "etcd-1=https://10.0.0.1:2380");
+    assert.match(renderEnvironmentFile(env, "etcd-1"), /^ETCD_ADVERTISE_CLIENT_URLS=https:\/\/10\.0\.0\.1:2379,https:\/\/etcd-1\.example\.com:2379,/m);
+    assert.equal(memberEnvironment(members[0], configFor("small")).ETCD_ADVERTISE_CLIENT_URLS, "https://10.0.0.1:2379", "no names: the address alone");
 });
 
 test("the corruption checks are switched on with the flag names of each etcd line", () => {
@@ -222,7 +234,7 @@ test("the health gate reports the earliest certificate expiry a member serves, a
         await new Promise((r) => setTimeout(r, 1000));
         const check = (margin: number) => spawnSync("bash", ["-c", `set -euo pipefail\n${certificateExpiryCheck({
             etcdVersion: "3.6.14", timeoutSeconds: 5, certificates, expiryMarginDays: margin,
-            members: [{ name: "etcd-1", address: "127.0.0.1", clientUrl: `https://127.0.0.1:${port}`, peerUrl: `https://127.0.0.1:${port + 1}` }],
+            members: [{ name: "etcd-1", address: "127.0.0.1", dnsNames: [], clientUrl: `https://127.0.0.1:${port}`, peerUrl: `https://127.0.0.1:${port + 1}` }],
         })}\ncertificate_expiry`], { encoding: "utf8" });
         const healthy = check(2);
         assert.equal(healthy.status, 0, healthy.stderr);

@@ -76,6 +76,16 @@ test("a member is not restarted while another member is unhealthy, and its stage
     assert.equal(current(host), `releases/${OLD}`, "an unplanned restart would still run the old configuration");
 });
 
+test("members that also advertise DNS names are judged and asked at their addresses: names that do not resolve on the hosts change nothing", () => {
+    const named = (m: MemberPlan[]) => m.map((p, i) => memberLine(p, ids[i]).replace(p.clientUrl, `https://${p.name}.example.com:2379,${p.clientUrl}`));
+    const host = stagedHost(3, 0, named);
+    host.write("unhealthy", host.members.map((m) => `https://${m.name}.example.com:2379\n`).join(""));
+    const r = apply(host, 0, "existing", 60);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(restarts(host), ["systemctl restart etcd.service"]);
+    assert.deepEqual(host.log().filter((l) => l.includes("example.com")), [], "no etcdctl call goes to a name");
+});
+
 test("a member that crash-loops with its new configuration stops the roll on this run and on every later run", () => {
     const host = stagedHost(3, 0, healthy(3));
     host.write("crash", "");
@@ -169,6 +179,14 @@ test("a member late to its cluster's bootstrap joins under the identity its peer
     assert.match(host.read("bootstrap-at-start"), /^ETCD_INITIAL_CLUSTER_STATE=existing$/m);
     assert.match(host.read("members"), /^a4, started, etcd-4, https:\/\/127\.0\.0\.14:2380, https:\/\/127\.0\.0\.14:2379, false$/m);
     assert.match(r.stdout, /voting members that never started \(https:\/\/127\.0\.0\.15:2380\)/);
+});
+
+test("the health judgement names a voting member that never started, even one etcd lists by name from a bootstrap", () => {
+    const host = stagedHost(4, 0, (m) => [...healthy(3)(m), memberLine(m[3], "a4").replace(m[3].clientUrl, "")]);
+    const r = apply(host, 0);
+    assert.notEqual(r.status, 0);
+    assert.match(firstLine(r.stderr), /refusing to restart etcd: the other members are not healthy: voting members that never started: https:\/\/127\.0\.0\.14:2380; $/);
+    assert.deepEqual(restarts(host), []);
 });
 
 function reconcile(host: FakeHost, want: number): { status: number; stdout: string; stderr: string } {

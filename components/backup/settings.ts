@@ -1,6 +1,7 @@
 import { canonicalIp, isIp, parsePort } from "../config/net";
 import { ConfigReader, parseWholeNumber } from "../config/reader";
 import { canonicalHostKey } from "../config/sshKeys";
+import { OutboundPort } from "../targets/machine";
 
 /**
  * The `backup` key: `{ schedule?, retention?: { hourly?, daily? }, store? }`. Absent or empty: no backups. The store
@@ -35,6 +36,17 @@ export interface BackupSettings {
     /** Most recent scheduled backups kept, and most recent daily ones. */
     retention: { hourly: number; daily: number };
     store: BackupStoreSpec;
+}
+
+/**
+ * What members must reach to store backups (clouds open egress to these ports only): the backup host's SSH port, or
+ * HTTPS to the cloud's bucket.
+ */
+export function backupOutboundPorts(backup: BackupSettings | undefined): OutboundPort[] {
+    if (!backup) return [];
+    const store = backup.store;
+    if (store.kind === "host") return [{ port: store.host.port, purpose: "backups to the backup host" }];
+    return [{ port: 443, purpose: `backups to ${store.kind === "s3" ? "S3" : "GCS"}` }];
 }
 
 const MINUTE_STEPS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30];

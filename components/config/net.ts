@@ -15,6 +15,18 @@ export function isDnsName(value: string): boolean {
     return value.length <= 253 && DNS_NAME.test(value) && !/(^|\.)\d+$/.test(value);
 }
 
+/**
+ * Why `value` cannot be a name a member is reached by, or undefined when it can. Names are compared in lower case
+ * (DNS is case-insensitive); localhost names reach only the client's own machine.
+ */
+export function unusableMemberDnsName(value: unknown): string | undefined {
+    if (typeof value !== "string" || !isDnsName(value)) {
+        return "expected a DNS name (RFC 1123: letters, digits and '-' in dot-separated labels of at most 63, no wildcard, no trailing dot)";
+    }
+    if (/(^|\.)localhost$/i.test(value)) return "a localhost name reaches only the client's own machine";
+    return undefined;
+}
+
 /** One spelling per address (IPv6 compressed and lower case), so duplicates written two ways are caught. */
 export function canonicalIp(value: string): string {
     if (net.isIPv4(value)) return value;

@@ -25,8 +25,9 @@ export interface ApplyOptions {
  * - empty data dir: join the cluster when any configured peer answers (announce this member as a learner, start it
  *   with the actual membership, promote it once it has caught up; a stale entry of this member whose data is gone is
  *   removed first, but an entry that never started, such as this member's in a bootstrap its peers finished first, is
- *   joined under its identity, and done once it serves while members after it have yet to start); bootstrap a new cluster only when the survey found none and no peer answers, without waiting
- *   (at bootstrap no member can be ready before a quorum runs).
+ *   joined under its identity, and done once it serves while members after it have yet to start); bootstrap a new
+ *   cluster only when the survey found none and no peer answers, without waiting (at bootstrap no member can be
+ *   ready before a quorum runs).
  * - data: restart only when every other member is healthy, after moving leadership away; switch the `current` link
  *   to the staged configuration just before; then wait until the unit is active, etcd answers with the expected
  *   version and the cluster is healthy. Only then is the stamp written, so a member that crash-loops fails this step

@@ -41,7 +41,17 @@ transient() { grep -Eqi 'in sync with leader|deadline exceeded|unavailable|leade
 oneline() { grep -v '^{"level"' | tr '\\n' ' '; }
 # \`member list -w simple\` lines: id, status, name, peer URL, client URL, is learner.
 member_list() { # endpoints
-  ctl "$1" member list -w simple 2>/dev/null
+  ctl "$1" member list -w simple 2>/dev/null | at_addresses
+}
+# Keeps, of the client URLs a member advertises, the one at its peer address: the DNS names it also advertises are
+# for clients and need not resolve on the members, so they never decide health. Other lines pass unchanged.
+at_addresses() {
+  awk -F', ' -v OFS=', ' 'NF < 6 { print; next } {
+    host = $4; sub("^[a-z]+://", "", host); sub(/:[0-9]+$/, "", host)
+    n = split($5, urls, ",")
+    for (i = 1; i <= n; i++) { h = urls[i]; sub("^[a-z]+://", "", h); sub(/:[0-9]+$/, "", h); if (h == host) { $5 = urls[i]; break } }
+    print
+  }'
 }
 field() { # n: one field of a simple-format line on stdin
   awk -F', ' -v n="$1" '{ print $n }'
@@ -56,9 +66,11 @@ cluster_problems_without() { # name of a member left out (one about to restart, 
     printf '%s\\n' "$problems_seen"
     return 1
   fi
+  members=$(at_addresses <<<"$members")
   eps=$(awk -F', ' -v skip="$skip" '$2 == "started" && $5 != "" && $3 != skip { print $5 }' <<<"$members" | paste -sd, -)
-  # A voting member that never started (no client URL published: announced, or named in the initial cluster of a
-  # bootstrap) counts towards the quorum without serving it (learners do not count).
+  # A voting member that never started counts towards the quorum without serving it (learners do not count). It has
+  # no client URL: announced by member add (no name either), or named in the initial cluster of a bootstrap it has
+  # not joined yet (etcd lists that one as started).
   pending=$(awk -F', ' '$5 == "" && $6 == "false" { print $4 }' <<<"$members" | paste -sd, -)
   if [ -n "$pending" ]; then problems+="voting members that never started: $pending; "; fi
   if [ -z "$eps" ]; then

@@ -1,11 +1,22 @@
 import { RELEASE_ARCHES } from "../etcdChecksums";
 import { installDir, UPLOAD_DIR } from "../layout";
 import { ExpectedSha256 } from "../releaseChecksums";
+import { OutboundPort } from "../targets/machine";
 import { shq } from "./remote";
 
 export type InstallSource =
     | { kind: "download"; baseUrl: string; sha256: ExpectedSha256 }
     | { kind: "archive"; fileName: string; sha256: string };
+
+/**
+ * What the install step must reach beyond the cluster: the mirror's port when etcd is downloaded (https only, so 443
+ * unless the URL names a port); nothing for offline installs, whose archive comes over SSH.
+ */
+export function installOutboundPorts(install: { etcdArchive?: string; etcdDownloadUrl: string }): OutboundPort[] {
+    if (install.etcdArchive) return [];
+    const url = new URL(install.etcdDownloadUrl);
+    return [{ port: url.port ? Number(url.port) : 443, purpose: "etcd release download" }];
+}
 
 /** Where an uploaded archive lands on the host. */
 export function uploadedArchivePath(fileName: string): string {

@@ -1,12 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 
+/**
+ * A TCP port machines must reach on any address, and why (the etcd layer says which: a release mirror when etcd is
+ * downloaded). Clouds open egress to these ports and no others; they need not know what is behind them.
+ */
+export interface OutboundPort { port: number; purpose: string }
+
 /** What a target (hosts, aws, gcp) hands to the etcd layer: a reachable Linux machine. Nothing etcd-specific. */
 export interface Machine {
     /** The member name this machine carries. */
     name: string;
     /** The address members and clients use; it is put in the member's certificates. */
     address: pulumi.Input<string>;
+    /**
+     * DNS names that resolve to `address`, lower case: advertised to clients beside the address and put in the
+     * member's server certificate. etcd listens on the address alone, and peers always use it.
+     */
+    dnsNames?: pulumi.Input<string[]>;
     /** Login user; a non-root user needs passwordless sudo. */
     user: string;
     connection: command.types.input.remote.ConnectionArgs;

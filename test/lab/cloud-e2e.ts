@@ -7,15 +7,16 @@ import { join } from "node:path";
 import * as assert from "node:assert/strict";
 import { after, before } from "node:test";
 import { openLabAccount } from "./cloud-deploy";
-import { CloudStack, ClusterInfo, deploy, DeployResult, forgetDeployments } from "./deploy";
-import { missingWrites, ssh, startWriter } from "./e2e-support";
-import { LabHosts, labDown, labUp } from "./hosts";
+import { CloudStack, ClusterInfo, deploy, DeployResult } from "./deploy";
+import { freshLab, labSkip, missingWrites, ssh, startWriter, tearDownLab } from "./e2e-support";
+import { LabHosts } from "./hosts";
 import { labDir } from "./lab-id";
 import { createHostNetns, hostAddress } from "./netns";
 
-const canRun = process.getuid?.() === 0 && ["systemd-nspawn", "nft"].every((c) => spawnSync(c, ["--version"]).status === 0);
-/** Why a cloud end-to-end test cannot run here, or false. */
-export const cloudSkip: string | false = canRun ? false : "needs root, systemd-nspawn and nft (run `npm run setup` as root)";
+/** Why the cloud end-to-end test `what` cannot run here (said once), or false. */
+export function cloudSkip(what: string): string | false {
+    return labSkip(what, ["nft"]);
+}
 
 /** Client namespaces far above the members' addresses: the stacks put client-ok in their client networks, not client-no. */
 export const CLOUD_CLIENTS = { "client-ok": hostAddress(100), "client-no": hostAddress(101) } as const;
@@ -24,19 +25,17 @@ export const CLOUD_CLIENTS = { "client-ok": hostAddress(100), "client-no": hostA
  * Registers the file's before and after hooks: a fresh lab network without hosts, the lab's cloud account and the
  * client namespaces before; everything down after. Returns the lab once `before` has run.
  */
-export function cloudLabHooks(log: (line: string) => void): () => LabHosts {
+export function cloudLabHooks(skip: string | false): () => LabHosts {
     let lab: LabHosts | undefined;
     before(async () => {
-        if (cloudSkip) return;
-        await labDown({ dir: labDir(), log });
-        forgetDeployments(labDir());
-        lab = await labUp({ count: 0, dir: labDir(), log });
+        if (skip) return;
+        lab = await freshLab(labDir(), { count: 0 });
         await openLabAccount(labDir());
         for (const [name, address] of Object.entries(CLOUD_CLIENTS)) await createHostNetns(name, address);
     });
     after(async () => {
-        if (cloudSkip) return;
-        await labDown({ dir: labDir(), log });
+        if (skip) return;
+        await tearDownLab(labDir());
     });
     return () => {
         if (!lab) throw new Error("the lab is not up (before hook)");

@@ -2,7 +2,35 @@
 // it, and a client that writes continuously while a change rolls out.
 import * as assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { ClusterInfo, etcdctl, etcdctlCommand, EtcdctlOptions } from "./deploy";
+import { ClusterInfo, etcdctl, etcdctlCommand, EtcdctlOptions, forgetDeployments } from "./deploy";
+import { LabHosts, labDown, labUp } from "./hosts";
+
+/** Test log lines, as TAP comments. */
+export const log = (line: string) => console.log(`# ${line}`);
+
+/**
+ * Why the lab cannot run on this machine (it needs root, systemd-nspawn and any `tools` named), said once; false
+ * when it can.
+ */
+export function labSkip(what: string, tools: string[] = []): string | false {
+    const needs = ["systemd-nspawn", ...tools];
+    const canRun = process.getuid?.() === 0 && needs.every((c) => spawnSync(c, ["--version"]).status === 0);
+    const skip = canRun ? false : `needs root and ${needs.join(", ")} (run \`npm run setup\` as root)`;
+    if (skip) console.log(`# ${what} skipped: ${skip}`);
+    return skip;
+}
+
+/** Tears down whatever lab and deployments `dir` holds, then brings up fresh hosts. */
+export async function freshLab(dir: string, opts: Omit<Parameters<typeof labUp>[0], "dir" | "log">): Promise<LabHosts> {
+    await tearDownLab(dir);
+    return labUp({ ...opts, dir, log });
+}
+
+/** Stops the lab's hosts and forgets its deployments (keys, state, cluster.json); the image cache stays. */
+export async function tearDownLab(dir: string): Promise<void> {
+    await labDown({ dir, log });
+    forgetDeployments(dir);
+}
 
 /** Runs `command` on a lab host as the deploy user; fails the test on a non-zero exit. */
 export function ssh(info: ClusterInfo, address: string, command: string, input?: string | Buffer): string {

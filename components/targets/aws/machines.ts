@@ -3,7 +3,7 @@ import { cloudConnection } from "../cloud/connection";
 import { heldChanges } from "../cloud/holdChanges";
 import { machineHostKey } from "../cloud/hostKey";
 import { spreadAcrossZones } from "../cloud/zones";
-import { Machine } from "../machine";
+import { Machine, OutboundPort } from "../machine";
 import { AwsTarget } from "./config";
 import { attachVolume, ebsDevicePath, DISKS, memberVolume } from "./disks";
 import { memberInstance } from "./instance";
@@ -13,8 +13,8 @@ import { memberInterface, membersSecurityGroup } from "./network";
 export interface AwsMachinesArgs {
     /** Member names, in restart order. */
     names: string[];
-    /** Port etcd is downloaded from, undefined for offline installs. */
-    downloadPort: number | undefined;
+    /** Ports members must reach on any address (egress); nothing else leaves the members. */
+    outboundPorts: OutboundPort[];
     /** Logs in to the bastion, and to members with `aws.keyPair`. */
     sshPrivateKey?: pulumi.Input<string>;
     /** Prefix of shared resources (security group, login key). */
@@ -28,7 +28,7 @@ export interface AwsMachinesArgs {
  * host key, and encrypted data and WAL volumes that outlive any instance. Nothing here knows about etcd.
  */
 export function awsMachines(target: AwsTarget, args: AwsMachinesArgs): Machine[] {
-    const securityGroup = membersSecurityGroup(args.prefix, target, args.downloadPort);
+    const securityGroup = membersSecurityGroup(args.prefix, target, args.outboundPorts);
     const login = loginKey(args.prefix, target, args.sshPrivateKey);
     const subnets = spreadAcrossZones(args.names.length, target.subnets);
     return args.names.map((name, i) => {

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { CLIENT_PORT, PEER_PORT } from "../../plan";
+import { outboundRules } from "../cloud/outbound";
+import { OutboundPort } from "../machine";
 import { AwsTarget } from "./config";
 
 /** The members' security group and each member's fixed network interface. */
@@ -22,11 +24,11 @@ export interface Rule {
 /**
  * The one security group all members share. Ingress: peers (2380) from members only; clients (2379) from members and
  * the configured client networks and groups; SSH from the admin networks or the bastion's group. Egress: to members
- * on 2379-2380, and to the release mirror's port only when etcd is downloaded. Security groups are stateful, so
- * replies need no rule; DNS, time sync and instance metadata are not filtered by security groups (Amazon VPC User
+ * on 2379-2380, and to the outbound ports the etcd layer asks for (the release mirror's when etcd is downloaded, a backup bucket's), each port once.
+ * Security groups are stateful, so replies need no rule; DNS, time sync and instance metadata are not filtered by security groups (Amazon VPC User
  * Guide, "Security group rules").
  */
-export function securityGroupRules(target: Pick<AwsTarget, "clientCidrs" | "clientSecurityGroups" | "adminCidrs" | "bastion">, downloadPort: number | undefined): { ingress: Rule[]; egress: Rule[] } {
+export function securityGroupRules(target: Pick<AwsTarget, "clientCidrs" | "clientSecurityGroups" | "adminCidrs" | "bastion">, outboundPorts: OutboundPort[]): { ingress: Rule[]; egress: Rule[] } {
     const split = (cidrs: string[]) => ({
         ...(cidrs.some((c) => !c.includes(":")) ? { cidrBlocks: cidrs.filter((c) => !c.includes(":")) } : {}),
         ...(cidrs.some((c) => c.includes(":")) ? { ipv6CidrBlocks: cidrs.filter((c) => c.includes(":")) } : {}),
@@ -42,12 +44,12 @@ export function securityGroupRules(target: Pick<AwsTarget, "clientCidrs" | "clie
     if (target.adminCidrs.length) ingress.push(tcp("SSH: admin networks", SSH_PORT, split(target.adminCidrs)));
     if (target.bastion) ingress.push(tcp("SSH: bastion", SSH_PORT, { securityGroups: [target.bastion.source] }));
     const egress: Rule[] = [{ description: "etcd: to members", protocol: "tcp", fromPort: CLIENT_PORT, toPort: PEER_PORT, self: true }];
-    if (downloadPort !== undefined) egress.push(tcp("etcd release download", downloadPort, { cidrBlocks: ["0.0.0.0/0"] }));
+    for (const p of outboundRules(outboundPorts)) egress.push(tcp(p.purpose, p.port, { cidrBlocks: ["0.0.0.0/0"] }));
     return { ingress, egress };
 }
 
-export function membersSecurityGroup(name: string, target: AwsTarget, downloadPort: number | undefined, parent?: pulumi.Resource): aws.ec2.SecurityGroup {
-    const rules = securityGroupRules(target, downloadPort);
+export function membersSecurityGroup(name: string, target: AwsTarget, outboundPorts: OutboundPort[], parent?: pulumi.Resource): aws.ec2.SecurityGroup {
+    const rules = securityGroupRules(target, outboundPorts);
     return new aws.ec2.SecurityGroup(`${name}-members`, {
         region: target.region,
         vpcId: target.vpcId,

@@ -3,7 +3,7 @@ import { cloudConnection } from "../cloud/connection";
 import { heldChanges } from "../cloud/holdChanges";
 import { machineHostKey } from "../cloud/hostKey";
 import { spreadAcrossZones } from "../cloud/zones";
-import { Machine } from "../machine";
+import { Machine, OutboundPort } from "../machine";
 import { GcpTarget } from "./config";
 import { attachedDisks, DEVICE_NAMES, gceDevicePath, memberDisk } from "./disks";
 import { firstBootCloudConfig } from "./firstBoot";
@@ -15,7 +15,7 @@ export interface GcpMachinesArgs {
     /** Member names, in restart order. */
     names: string[];
     /** Ports members must reach on any address (egress); nothing else leaves the members. */
-    outboundPorts: Array<{ port: number; purpose: string }>;
+    outboundPorts: OutboundPort[];
     /** Logs in to the bastion, and to members with `gcp.loginPublicKey`. */
     sshPrivateKey?: pulumi.Input<string>;
     /** Prefix of shared resources (firewall rules, network tag, login key). */

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { CLIENT_PORT, PEER_PORT } from "../../plan";
+import { outboundRules } from "../cloud/outbound";
+import { OutboundPort } from "../machine";
 import { GcpTarget } from "./config";
 
 /** The members' firewall rules and each member's reserved internal address. */
@@ -41,7 +43,7 @@ export function memberTag(prefix: string): string {
 /**
  * The members' rules. Ingress: peers (2380) from members only; clients (2379) from members and the configured client
  * networks and tags; SSH from the admin networks or the bastion's tag. Egress: to members on 2379-2380, to the
- * outbound ports asked for (the release mirror's, when etcd is downloaded), nothing else. Rules are stateful, so replies need no rule;
+ * outbound ports the etcd layer asks for (the release mirror's when etcd is downloaded, a backup bucket's), each port once, nothing else. Rules are stateful, so replies need no rule;
  * traffic to the metadata server (DHCP, DNS, instance metadata, NTP) is always allowed whatever the rules say
  * (VPC documentation, "VPC firewall rules", "Always allowed traffic").
  */
@@ -49,7 +51,7 @@ export function firewallRules(
     target: Pick<GcpTarget, "clientCidrs" | "clientTags" | "adminCidrs" | "bastion">,
     tag: string,
     memberAddresses: pulumi.Input<string>[],
-    outboundPorts: Array<{ port: number; purpose: string }>,
+    outboundPorts: OutboundPort[],
 ): FirewallRule[] {
     const tcp = (ports: string) => [{ protocol: "tcp", ports: [ports] }];
     const ingress = (name: string, description: string, port: number, from: Pick<FirewallRule, "sourceRanges" | "sourceTags">): FirewallRule =>
@@ -65,7 +67,7 @@ export function firewallRules(
     const egress = (name: string, description: string, ports: string, destinationRanges: pulumi.Input<string>[]): FirewallRule =>
         ({ name, description, direction: "EGRESS", priority: PRIORITY.allow, allows: tcp(ports), destinationRanges, targetTags: [tag] });
     rules.push(egress("to-members", "etcd: to members", `${CLIENT_PORT}-${PEER_PORT}`, memberAddresses.map((a) => pulumi.interpolate`${a}/32`)));
-    for (const p of outboundPorts) rules.push(egress(`out-${p.port}`, p.purpose, String(p.port), ["0.0.0.0/0"]));
+    for (const p of outboundRules(outboundPorts)) rules.push(egress(`out-${p.port}`, p.purpose, String(p.port), ["0.0.0.0/0"]));
     rules.push({ name: "deny-egress", description: "members: no other egress", direction: "EGRESS", priority: PRIORITY.denyEgress, denies: [{ protocol: "all" }], destinationRanges: ["0.0.0.0/0"], targetTags: [tag] });
     return rules;
 }
