@@ -32,7 +32,8 @@ export interface ApplyOptions {
  *   to the staged configuration just before; then wait until the unit is active, etcd answers with the expected
  *   version and the cluster is healthy. Only then is the stamp written, so a member that crash-loops fails this step
  *   on every run (and, chained member after member, stops the roll) until it is fixed. A member already starting
- *   with this configuration (a restarted or replaced machine coming back) is waited for, not restarted.
+ *   with this configuration (a restarted or replaced machine coming back) is waited for, not restarted; one down
+ *   between crash restarts with it is started once at once (its cause may have been fixed).
  */
 export function renderApplyScript(o: ApplyOptions): string {
     const peers = o.members.filter((m) => m.name !== o.member.name);
@@ -213,6 +214,13 @@ if ! awk -F', ' -v p="$peer_url" '$4 == p { found = 1 } END { exit !found }' <<<
   fail "this host holds etcd data in $data_dir, but the cluster has no member at $peer_url (it was removed). Stop etcd here (systemctl disable --now etcd), move $data_dir/member and the WAL (under etcd-cluster:walDir) aside (mv $data_dir/member $data_dir/member.removed-\$(date +%F); never delete them) and run pulumi up again to add this host as a new member"
 fi
 if { [ "$state" = active ] || [ "$state" = activating ]; } && [ "$running" = "$digest" ]; then
+  if [ "$(unit_is SubState)" = auto-restart ]; then
+    # Down between two crashes with this configuration: start it once now, as its cause may have been fixed since
+    # (waiting for systemd's next try would race it). Crashing again fails at once, so a crash loop stops every run.
+    echo "$name: etcd is down between crash restarts with configuration $digest; starting it once now"
+    run_etcd restart
+    verified
+  fi
   # Switched by an earlier run that stopped before verifying, or coming back (a restarted or replaced machine):
   # wait for it rather than restart it, unless systemd is restarting it after a crash (waiting cannot fix that).
   if ! wait_for "$timeout" serves_unless_crash_looping; then
