@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { RawConfig, validateConfig } from "../components/config";
+import { validateConfig } from "../components/config";
 import { SIZES, loadTiers } from "../sizing";
 import { AwsTarget } from "../components/targets/aws/config";
 import { attachmentOptions, ebsDevicePath, volumeOptions } from "../components/targets/aws/disks";
@@ -11,7 +11,7 @@ import { instanceOptions } from "../components/targets/aws/instance";
 import { securityGroupRules } from "../components/targets/aws/network";
 import { installOutboundPorts } from "../components/scripts/install";
 import { spreadAcrossZones } from "../components/targets/cloud/zones";
-import { assertOneError, AWS_SUBNETS, awsConfig, awsSettings, byType, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
+import { cloudValidation, AWS_SUBNETS, awsConfig, byType, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
 
 const tiers = loadTiers();
 const small = runProgram(awsConfig(3));
@@ -22,13 +22,7 @@ const xlarge = runProgram(awsConfig(5, {
     clientSecurityGroups: ["sg-0ccccccccccccccc2"], keyPair: "ops",
 }, { size: "xlarge", sshPrivateKey: TEST_KEY }));
 
-function validate(aws: Record<string, unknown>, extra: RawConfig = {}, sshKeySet = false) {
-    return validateConfig({ target: "aws", aws: awsSettings(aws), ...extra }, { sshKeySet });
-}
-
-function errorFor(aws: Record<string, unknown>, key: string, value: string, allowed: RegExp, extra: RawConfig = {}): void {
-    assertOneError(validate(aws, extra), key, value, allowed);
-}
+const { validate, errorFor } = cloudValidation("aws");
 
 test("an AWS stack registers without error and makes no invoke (every lookup would have to be mocked)", () => {
     for (const run of [small, xlarge]) {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -14,6 +14,7 @@ import { s3StorePut, s3WritePolicy } from "../components/backup/s3Store";
 import { maxBackupAgeSeconds, parseSchedule } from "../components/backup/settings";
 import { renderBackupService, renderBackupTimer } from "../components/backup/units";
 import { remoteCommand } from "../components/scripts/remote";
+import { motoSkip, withMoto } from "./support/moto";
 import { awsConfig, byType, gcpConfig, hostsConfig, named, runProgram, testHostKey } from "./support/program";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-backup-"));
@@ -281,18 +282,8 @@ test("with backup on a cloud, members may leave on 443 for the bucket, whatever 
     assert.deepEqual(out.map((f) => [f.name, f.inputs.description]), [["etcd-dev-out-443", "etcd release download, backups to GCS"]], "one rule per port: GCP names rules by it");
 });
 
-const moto = spawnSync("moto_server", ["--help"]).status === 0 ? false : "needs moto_server (Debian: python3-moto), a local S3 stand-in";
-
-test("S3 uploads work against a local S3 stand-in (moto): the snapshot and its checksum file arrive intact under the stack's prefix", { skip: moto }, async () => {
-    const port = 45000 + (process.pid % 1000);
-    const server = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-    try {
-        const base = `http://127.0.0.1:${port}`;
-        const deadline = Date.now() + 90_000; // moto imports every service it emulates: slow to start on a busy machine
-        while (tool("curl", ["-fsS", "-o", "/dev/null", `${base}/moto-api/`]).status !== 0) {
-            assert.ok(Date.now() < deadline, "moto_server did not come up");
-            await new Promise((r) => setTimeout(r, 300));
-        }
+test("S3 uploads work against a local S3 stand-in (moto): the snapshot and its checksum file arrive intact under the stack's prefix", { skip: motoSkip }, async () => {
+    await withMoto(45000, async (base) => {
         assert.equal(tool("curl", ["-fsS", "-X", "PUT", `${base}/etcd-backups-x`]).status, 0);
         const dir = fs.mkdtempSync(path.join(tmp, "s3-"));
         const snap = Buffer.from("etcd snapshot bytes\n".repeat(1000));
@@ -312,9 +303,7 @@ test("S3 uploads work against a local S3 stand-in (moto): the snapshot and its c
             { key: `dev/etcd-cluster-dev-0123456789abcdef/hourly/${name}`, md5: md5(snap), size: snap.length },
             { key: `dev/etcd-cluster-dev-0123456789abcdef/hourly/${name}.sha256`, md5: md5(sums), size: sums.length },
         ], listing);
-    } finally {
-        server.kill();
-    }
+    });
 });
 
 test("GCS (standalone, for the GCP target to hook in): a versioned private bucket and a service account that can only create objects", () => {

@@ -3,13 +3,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { RawConfig, validateConfig } from "../components/config";
+import { validateConfig } from "../components/config";
 import { SIZES, loadTiers } from "../sizing";
 import { GcpTarget } from "../components/targets/gcp/config";
 import { diskOptions, gceDevicePath } from "../components/targets/gcp/disks";
 import { instanceOptions } from "../components/targets/gcp/instance";
 import { firewallRules, gceName } from "../components/targets/gcp/network";
-import { assertOneError, byType, GCP_IMAGE, GCP_ZONES, gcpConfig, gcpSettings, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
+import { cloudValidation, byType, GCP_IMAGE, GCP_ZONES, gcpConfig, named, runProgram, TEST_KEY, testHostKey } from "./support/program";
 
 const tiers = loadTiers();
 const KMS = "projects/etcd-test-123456/locations/europe-west1/keyRings/etcd/cryptoKeys/disks";
@@ -21,13 +21,7 @@ const xlarge = runProgram(gcpConfig(5, {
     bastion: { host: "bastion.example.com", hostKey: bastionHostKey, tag: "ops-bastion" },
 }, { size: "xlarge", sshPrivateKey: TEST_KEY }));
 
-function validate(gcp: Record<string, unknown>, extra: RawConfig = {}, sshKeySet = false) {
-    return validateConfig({ target: "gcp", gcp: gcpSettings(gcp), ...extra }, { sshKeySet });
-}
-
-function errorFor(gcp: Record<string, unknown>, key: string, value: string, allowed: RegExp, extra: RawConfig = {}): void {
-    assertOneError(validate(gcp, extra), key, value, allowed);
-}
+const { validate, errorFor } = cloudValidation("gcp");
 
 test("a GCP stack registers without error and makes no invoke; an invoke fails the run instead of being answered", () => {
     for (const run of [small, xlarge]) {

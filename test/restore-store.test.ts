@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -17,6 +17,7 @@ import { knownHostsLine } from "../components/backup/hostStore";
 import { restoreKey } from "../components/config/restore";
 import { parseResolvedSnapshot, renderRestoreFetchScript, renderRestoreResolveScript, uploadedSnapshotPath } from "../components/scripts/restore";
 import { remoteCommand } from "../components/scripts/remote";
+import { motoSkip, withMoto } from "./support/moto";
 import { awsConfig, byType, gcpConfig, hostsConfig, named, runProgram, testHostKey } from "./support/program";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-restore-store-"));
@@ -253,18 +254,8 @@ test("gcp: a reader service account that may only view the stack's bucket, with 
     assert.match(String(resolve.inputs.create), /aws-sigv4 = "aws:amz:auto:s3"/);
 });
 
-const moto = spawnSync("moto_server", ["--help"]).status === 0 ? false : "needs moto_server (Python package moto), a local S3 stand-in";
-
-test("S3 read against a local S3 stand-in (moto): store:latest names the newest complete backup of the stack, a member fetches it, an altered one is refused", { skip: moto }, async () => {
-    const port = 46000 + (process.pid % 1000);
-    const server = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-    try {
-        const base = `http://127.0.0.1:${port}`;
-        const deadline = Date.now() + 90_000; // moto imports every service it emulates: slow to start on a busy machine
-        while (spawnSync("curl", ["-fsS", "-o", "/dev/null", `${base}/moto-api/`]).status !== 0) {
-            assert.ok(Date.now() < deadline, "moto_server did not come up");
-            await new Promise((r) => setTimeout(r, 300));
-        }
+test("S3 read against a local S3 stand-in (moto): store:latest names the newest complete backup of the stack, a member fetches it, an altered one is refused", { skip: motoSkip }, async () => {
+    await withMoto(46000, async (base) => {
         const bucket = `${base}/etcd-backups-y`;
         // Uploaded as the backup does (a signed PUT of a file): moto does not serve objects put otherwise.
         const put = (key: string, body: string) => {
@@ -299,7 +290,5 @@ test("S3 read against a local S3 stand-in (moto): store:latest names the newest 
         assert.notEqual(altered.status, 0);
         assert.match(altered.stderr, /arrived with SHA-256 [0-9a-f]{64}, but the store's checksum file says [0-9a-f]{64}: the stored snapshot is corrupted or was altered/);
         assert.equal(fs.existsSync(altered.upload), false);
-    } finally {
-        server.kill();
-    }
+    });
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from "child_process";
 import * as assert from "node:assert/strict";
 import * as path from "path";
+import { RawConfig, validateConfig } from "../../components/config";
 
 /** `started` and `finished` are ticks of one counter: registration began / the mock returned. */
 export interface Recorded { type: string; name: string; inputs: Record<string, unknown>; secretInputs: string[]; started: number; finished: number }
@@ -92,4 +93,14 @@ export function assertOneError(result: { errors: string[]; target?: unknown }, k
     assert.equal(mine.length, 1, `expected one error for ${key}, got: ${result.errors.join(" | ")}`);
     assert.ok(mine[0].includes(value), `error should show ${value}: ${mine[0]}`);
     assert.match(mine[0], allowed);
+}
+
+/** `validate` and `errorFor` for one cloud target's section of the stack config (settings filled in as gcpConfig/awsConfig do). */
+export function cloudValidation(target: "aws" | "gcp") {
+    const settings = target === "aws" ? awsSettings : gcpSettings;
+    const validate = (section: Record<string, unknown>, extra: RawConfig = {}, sshKeySet = false) =>
+        validateConfig({ target, [target]: settings(section), ...extra }, { sshKeySet });
+    const errorFor = (section: Record<string, unknown>, key: string, value: string, allowed: RegExp, extra: RawConfig = {}) =>
+        assertOneError(validate(section, extra), key, value, allowed);
+    return { validate, errorFor };
 }
